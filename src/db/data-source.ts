@@ -1,0 +1,59 @@
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSource } from 'typeorm';
+import type { DatabaseConfig } from '../config';
+import { Group } from '../groups/group.entity';
+import { ImageGroupLink } from '../images/image-group-link.entity';
+import { Image } from '../images/image.entity';
+import { ImagePullSecret } from '../pull-secrets/image-pull-secret.entity';
+import { migrations } from './migrations';
+import { SqlLogger } from './sql-logger';
+
+export const entities = [Image, Group, ImagePullSecret, ImageGroupLink];
+
+export interface DataSourceOptions {
+  poolSize?: number;
+  logSql?: boolean;
+}
+
+/** The app, the tests and the TypeORM CLI (ormconfig.ts) all open the database through here. */
+export function createDataSource(database: DatabaseConfig, options: DataSourceOptions = {}): DataSource {
+  const common = {
+    entities,
+    migrations,
+    synchronize: false,
+    migrationsTransactionMode: 'each' as const,
+    logging: ['query', 'error', 'warn', 'migration'] as ('query' | 'error' | 'warn' | 'migration')[],
+    logger: new SqlLogger(options.logSql ?? false),
+    maxQueryExecutionTime: 1000,
+  };
+  if (database.kind === 'sqlite') {
+    if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
+    return new DataSource({
+      ...common,
+      type: 'better-sqlite3',
+      database: database.path,
+      enableWAL: database.path !== ':memory:',
+      timeout: 5000,
+    });
+  }
+  return new DataSource({
+    ...common,
+    type: database.flavor,
+    host: database.host,
+    port: database.port,
+    username: database.username,
+    password: database.password,
+    database: database.database,
+    charset: 'utf8mb4_unicode_ci',
+    // mysql2 would otherwise read and write DATETIME in the process's local time zone.
+    timezone: 'Z',
+    poolSize: options.poolSize ?? 10,
+    connectTimeout: 10_000,
+  });
+}
+
+export function sqlLogger(dataSource: DataSource): SqlLogger {
+  return dataSource.logger as SqlLogger;
+}

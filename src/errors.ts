@@ -1,0 +1,93 @@
+import { GraphQLError, GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+
+/** The stable `extensions.code` values clients can rely on. */
+export const ErrorCode = {
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export function badUserInput(fields: FieldError[]): GraphQLError {
+  const summary = fields.map((f) => `${f.field}: ${f.message}`).join('; ');
+  return new GraphQLError(`Invalid input: ${summary}`, {
+    extensions: { code: ErrorCode.BAD_USER_INPUT, fields },
+  });
+}
+
+export function notFound(what: string, field: string, ids: string[]): GraphQLError {
+  const list = ids.map((id) => JSON.stringify(id)).join(', ');
+  return new GraphQLError(`No ${what} with id ${list}`, {
+    extensions: { code: ErrorCode.NOT_FOUND, field, ids, fields: [{ field, message: `unknown id ${list}` }] },
+  });
+}
+
+export function conflict(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extensions, code: ErrorCode.CONFLICT } });
+}
+
+/** Codes graphql-js and Apollo Server give to request errors; they carry no server detail. */
+const REQUEST_ERROR_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+const OUR_CODES = new Set<string>(Object.values(ErrorCode));
+
+type Log = (message: string) => void;
+
+/**
+ * The one place failures become what a client sees. Errors we raised on purpose pass through;
+ * anything else (a driver error, a bug) is logged here with its stack and masked, so no SQL,
+ * stack or driver text reaches the client.
+ */
+export function createFormatError(log: Log = (m) => console.error(m)) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    const original = unwrapResolverError(error);
+    const raisedOnPurpose = original instanceof GraphQLError && typeof code === 'string' && OUR_CODES.has(code);
+    if (raisedOnPurpose || (typeof code === 'string' && REQUEST_ERROR_CODES.has(code))) {
+      return withoutStacktrace(formatted);
+    }
+    if (code === ErrorCode.BAD_USER_INPUT) return variableCoercionError(formatted);
+    const detail = original instanceof Error ? (original.stack ?? original.message) : String(original);
+    log(`Unexpected error at ${formatted.path?.join('.') ?? 'request'}: ${detail}`);
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}
+
+function withoutStacktrace(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  if (!formatted.extensions || !('stacktrace' in formatted.extensions)) return formatted;
+  const { stacktrace: _dropped, ...extensions } = formatted.extensions;
+  return { ...formatted, extensions };
+}
+
+/**
+ * graphql-js rejects ill-typed variables before any resolver runs; give those errors the same
+ * `fields` shape as ours so a client handles every BAD_USER_INPUT alike.
+ */
+function variableCoercionError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const match = /^Variable "\$(\w+)" (?:got invalid value .*? at "[^".]+\.([^"]+)"|got invalid value|of (?:required|non-null) type)/s.exec(
+    formatted.message,
+  );
+  const field = match ? (match[2] ?? match[1]) : 'variables';
+  const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
+  return {
+    ...formatted,
+    extensions: { ...extensions, code: ErrorCode.BAD_USER_INPUT, fields: [{ field, message: formatted.message }] },
+  };
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { orderingOf, whereSearch } from '../common/list-query';
+import { displayNameOr } from '../common/input-rules';
+import { exactlyOneOf } from '../common/lookup';
+import { Connection } from '../db/connection';
+import { paginate, PageArgs } from '../db/keyset-pagination';
+import { inTransaction } from '../db/transaction';
+import { notFound } from '../errors';
+import type { GroupFilter, GroupOrder } from '../generated/graphql';
+import { touchImagesOfGroup } from '../images/image-relations';
+import type { Loaders } from '../loaders';
+import { Group } from './group.entity';
+import { CreateGroupInput, UpdateGroupInput } from './group.inputs';
+
+export class GroupService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly loaders: Loaders,
+  ) {}
+
+  find(args: { id?: string | null; name?: string | null }): Promise<Group | null> {
+    const lookup = exactlyOneOf(args);
+    return lookup.by === 'id' ? this.loaders.groupById.load(lookup.value) : this.loaders.groupByName.load(lookup.value);
+  }
+
+  async list(filter: GroupFilter | null | undefined, orderBy: GroupOrder | null | undefined, page: PageArgs): Promise<Connection<Group>> {
+    const qb = this.dataSource.getRepository(Group).createQueryBuilder('grp');
+    whereSearch(qb, ['name', 'displayName'], filter?.search);
+    const connection = await paginate(qb, orderingOf(orderBy), page);
+    for (const group of connection.nodes) this.loaders.groupById.prime(group.id, group);
+    return connection;
+  }
+
+  async create(input: CreateGroupInput): Promise<Group> {
+    const now = new Date();
+    const group = Object.assign(new Group(), {
+      id: randomUUID(),
+      name: input.name,
+      displayName: displayNameOr(input.displayName, input.name),
+      description: input.description ?? null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await inTransaction(this.dataSource, (m) => m.insert(Group, group));
+    this.loaders.groupById.prime(group.id, group);
+    return group;
+  }
+
+  async update(id: string, input: UpdateGroupInput): Promise<Group> {
+    const group = await inTransaction(this.dataSource, async (m) => {
+      const current = await m.findOneBy(Group, { id });
+      if (!current) throw notFound('group', 'id', [id]);
+      const next = { ...current };
+      if (input.displayName !== undefined) next.displayName = displayNameOr(input.displayName, current.name);
+      if (input.description !== undefined) next.description = input.description;
+      if (next.displayName === current.displayName && next.description === current.description) return current;
+      next.updatedAt = new Date();
+      await m.update(Group, { id }, { displayName: next.displayName, description: next.description, updatedAt: next.updatedAt });
+      return Object.assign(new Group(), next);
+    });
+    this.loaders.groupById.clear(id).prime(id, group);
+    return group;
+  }
+
+  /** Removes the group and its image links, never the images; the images' versions go up. */
+  async delete(id: string): Promise<string> {
+    await inTransaction(this.dataSource, async (m) => {
+      const current = await m.findOneBy(Group, { id });
+      if (!current) throw notFound('group', 'id', [id]);
+      await touchImagesOfGroup(m, id, new Date());
+      await m.delete(Group, { id });
+    });
+    this.loaders.groupById.clear(id);
+    this.loaders.imagesByGroupId.clear(id);
+    this.loaders.groupsByImageId.clearAll();
+    this.loaders.imageById.clearAll();
+    return id;
+  }
+}
+
+/** For other domains: fails with NOT_FOUND naming every id that is not a group. */
+export async function assertGroupsExist(manager: EntityManager, ids: string[], field: string): Promise<void> {
+  if (ids.length === 0) return;
+  const found = await manager.find(Group, { select: { id: true }, where: { id: In(ids) } });
+  const known = new Set(found.map((g) => g.id));
+  const missing = ids.filter((id) => !known.has(id));
+  if (missing.length > 0) throw notFound('group', field, missing);
+}

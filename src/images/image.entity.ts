@@ -1,0 +1,39 @@
+import { Column, Entity, JoinColumn, ManyToOne } from 'typeorm';
+import { BaseEntity } from '../db/base.entity';
+import type { ImageType } from '../generated/graphql';
+import { ImagePullSecret } from '../pull-secrets/image-pull-secret.entity';
+
+@Entity({ name: 'images' })
+export class Image extends BaseEntity {
+  @Column({ type: 'varchar', length: 63 })
+  name: string;
+
+  @Column({ type: 'varchar', length: 100 })
+  displayName: string;
+
+  @Column({ type: 'varchar', length: 2000, nullable: true })
+  description: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  type: ImageType;
+
+  @Column({ type: 'varchar', length: 512 })
+  url: string;
+
+  @Column({ type: 'varchar', length: 512, nullable: true })
+  urlForGpu: string | null;
+
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  pullSecretId: string | null;
+
+  // Declared for the foreign key only; the relation is read through the pullSecretById loader.
+  @ManyToOne(() => ImagePullSecret, { onDelete: 'RESTRICT', createForeignKeyConstraints: true })
+  @JoinColumn({ name: 'pullSecretId' })
+  pullSecret?: ImagePullSecret;
+
+  @Column({ type: 'boolean' })
+  global: boolean;
+
+  @Column({ type: 'int' })
+  version: number;
+}

@@ -1,0 +1,24 @@
+import { validateInput } from '../common/validation';
+import type { Resolvers } from '../generated/graphql';
+import { CreateImageInput, SetImageGroupsInput, UpdateImageInput } from './image.inputs';
+import { urlFor } from './image.rules';
+
+export const imageResolvers: Resolvers = {
+  Query: {
+    image: (_, args, { services }) => services.images.find(args),
+    images: (_, { filter, orderBy, ...page }, { services }) => services.images.list(filter, orderBy, page),
+    launchableImages: (_, { groupId, gpu }, { services }) => services.images.launchable(groupId, gpu),
+  },
+  Mutation: {
+    createImage: async (_, { input }, { services }) => services.images.create(await validateInput(CreateImageInput, input)),
+    updateImage: async (_, { id, input }, { services }) => services.images.update(id, await validateInput(UpdateImageInput, input)),
+    deleteImage: (_, { id }, { services }) => services.images.delete(id),
+    setImageGroups: async (_, { imageId, groupIds }, { services }) =>
+      services.images.setGroups(imageId, (await validateInput(SetImageGroupsInput, { groupIds })).groupIds),
+  },
+  Image: {
+    urlFor: (image, { gpu }) => urlFor(image, gpu),
+    groups: (image, _, { loaders }) => loaders.groupsByImageId.load(image.id),
+    pullSecret: (image, _, { loaders }) => (image.pullSecretId ? loaders.pullSecretById.load(image.pullSecretId) : null),
+  },
+};

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { orderingOf, whereSearch } from '../common/list-query';
+import { exactlyOneOf } from '../common/lookup';
+import { Connection } from '../db/connection';
+import { ConcurrentChangeError } from '../db/database-errors';
+import { paginate, PageArgs } from '../db/keyset-pagination';
+import { inTransaction } from '../db/transaction';
+import { conflict, notFound } from '../errors';
+import type { ImageFilter, ImageOrder } from '../generated/graphql';
+import { assertGroupsExist } from '../groups/group.service';
+import type { Loaders } from '../loaders';
+import { assertPullSecretExists } from '../pull-secrets/image-pull-secret.service';
+import { ImageGroupLink } from './image-group-link.entity';
+import { Image } from './image.entity';
+import { CreateImageInput, UpdateImageInput } from './image.inputs';
+import { applyImagePatch, changedFields, typesRunnableOn } from './image.rules';
+
+const IMAGE_ALIAS = 'image';
+const LINKED_TO_GROUP = `${IMAGE_ALIAS}.id IN (SELECT link.imageId FROM image_group_links link WHERE link.groupId = :groupId)`;
+
+export class ImageService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly loaders: Loaders,
+  ) {}
+
+  find(args: { id?: string | null; name?: string | null }): Promise<Image | null> {
+    const lookup = exactlyOneOf(args);
+    return lookup.by === 'id' ? this.loaders.imageById.load(lookup.value) : this.loaders.imageByName.load(lookup.value);
+  }
+
+  async list(filter: ImageFilter | null | undefined, orderBy: ImageOrder | null | undefined, page: PageArgs): Promise<Connection<Image>> {
+    const qb = this.dataSource.getRepository(Image).createQueryBuilder(IMAGE_ALIAS);
+    whereSearch(qb, ['name', 'displayName', 'description'], filter?.search);
+    if (filter?.types != null) {
+      if (filter.types.length === 0) qb.andWhere('1 = 0');
+      else qb.andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: filter.types });
+    }
+    if (filter?.global != null) qb.andWhere(`${IMAGE_ALIAS}.global = :global`, { global: filter.global });
+    if (filter?.groupId != null) qb.andWhere(LINKED_TO_GROUP, { groupId: filter.groupId });
+    if (filter?.pullSecretId != null) qb.andWhere(`${IMAGE_ALIAS}.pullSecretId = :pullSecretId`, { pullSecretId: filter.pullSecretId });
+    const connection = await paginate(qb, orderingOf(orderBy), page);
+    this.prime(connection.nodes);
+    return connection;
+  }
+
+  /** The images a group may use (global or linked) that can run on the instance, in display order. */
+  async launchable(groupId: string, gpu: boolean): Promise<Image[]> {
+    const group = await this.loaders.groupById.load(groupId);
+    if (!group) throw notFound('group', 'groupId', [groupId]);
+    const images = await this.dataSource
+      .getRepository(Image)
+      .createQueryBuilder(IMAGE_ALIAS)
+      .where(`(${IMAGE_ALIAS}.global = :global OR ${LINKED_TO_GROUP})`, { global: true, groupId })
+      .andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: typesRunnableOn(gpu) })
+      .orderBy(`${IMAGE_ALIAS}.displayName`, 'ASC')
+      .addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC')
+      .getMany();
+    this.prime(images);
+    return images;
+  }
+
+  async create(input: CreateImageInput): Promise<Image> {
+    const now = new Date();
+    const blank = Object.assign(new Image(), {
+      id: randomUUID(),
+      name: input.name,
+      displayName: input.name,
+      description: null,
+      type: 'UNIVERSAL',
+      url: input.url,
+      urlForGpu: null,
+      pullSecretId: null,
+      global: false,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const image = applyImagePatch(blank, input);
+    const groupIds = unique(input.groupIds ?? []);
+    await inTransaction(this.dataSource, async (m) => {
+      if (image.pullSecretId != null) await assertPullSecretExists(m, image.pullSecretId, 'pullSecretId');
+      await assertGroupsExist(m, groupIds, 'groupIds');
+      await m.insert(Image, image);
+      await insertLinks(m, image.id, groupIds);
+    });
+    this.prime([image]);
+    return image;
+  }
+
+  async update(id: string, input: UpdateImageInput): Promise<Image> {
+    const image = await inTransaction(this.dataSource, async (m) => {
+      const current = await this.lockedCurrent(m, id, 'id', input.expectedVersion);
+      const next = applyImagePatch(current, input);
+      const changes = changedFields(current, next);
+      if (Object.keys(changes).length === 0) return current;
+      if (changes.pullSecretId != null) await assertPullSecretExists(m, changes.pullSecretId, 'pullSecretId');
+      return this.bumpVersion(m, current, next, changes, input.expectedVersion != null);
+    });
+    this.forget(id);
+    this.prime([image]);
+    return image;
+  }
+
+  async delete(id: string): Promise<string> {
+    await inTransaction(this.dataSource, async (m) => {
+      const result = await m.delete(Image, { id });
+      if (!result.affected) throw notFound('image', 'id', [id]);
+    });
+    this.forget(id);
+    return id;
+  }
+
+  /** Replaces the image's whole group set; the version goes up only when the set changes. */
+  async setGroups(imageId: string, groupIds: string[]): Promise<Image> {
+    const wanted = unique(groupIds);
+    const image = await inTransaction(this.dataSource, async (m) => {
+      const current = await this.lockedCurrent(m, imageId, 'imageId');
+      await assertGroupsExist(m, wanted, 'groupIds');
+      const existing = (await m.find(ImageGroupLink, { where: { imageId } })).map((l) => l.groupId);
+      const toRemove = existing.filter((g) => !wanted.includes(g));
+      const toAdd = wanted.filter((g) => !existing.includes(g));
+      if (toRemove.length === 0 && toAdd.length === 0) return current;
+      const next = await this.bumpVersion(m, current, current, {}, false);
+      if (toRemove.length > 0) await m.delete(ImageGroupLink, { imageId, groupId: In(toRemove) });
+      await insertLinks(m, imageId, toAdd);
+      return next;
+    });
+    this.forget(imageId);
+    this.prime([image]);
+    return image;
+  }
+
+  private async lockedCurrent(m: EntityManager, id: string, field: string, expectedVersion?: number | null): Promise<Image> {
+    const current = await m.findOneBy(Image, { id });
+    if (!current) throw notFound('image', field, [id]);
+    if (expectedVersion != null && expectedVersion !== current.version) throw staleVersion(expectedVersion, current.version);
+    return current;
+  }
+
+  /**
+   * Writes the changes with version + 1, on the condition that nobody else bumped it since we read
+   * it. On MySQL the UPDATE also row-locks the image, so concurrent writers of one image queue up.
+   */
+  private async bumpVersion(m: EntityManager, current: Image, next: Image, changes: Partial<Image>, strict: boolean): Promise<Image> {
+    const updatedAt = new Date();
+    const version = current.version + 1;
+    const result = await m.update(Image, { id: current.id, version: current.version }, { ...changes, version, updatedAt });
+    if (result.affected !== 1) {
+      if (strict) throw staleVersion(current.version);
+      throw new ConcurrentChangeError();
+    }
+    return Object.assign(new Image(), next, { version, updatedAt });
+  }
+
+  private prime(images: Image[]): void {
+    for (const image of images) {
+      this.loaders.imageById.prime(image.id, image);
+      this.loaders.imageByName.prime(image.name, image);
+    }
+  }
+
+  private forget(imageId: string): void {
+    this.loaders.imageById.clear(imageId);
+    this.loaders.imageByName.clearAll();
+    this.loaders.groupsByImageId.clear(imageId);
+    this.loaders.imagesByGroupId.clearAll();
+    this.loaders.imagesByPullSecretId.clearAll();
+  }
+}
+
+function staleVersion(expected: number, actual?: number) {
+  const now = actual === undefined ? 'another request changed it first' : `it is at version ${actual}`;
+  return conflict(`The image was changed meanwhile: expected version ${expected}, but ${now}; reload and try again`, {
+    field: 'expectedVersion',
+    fields: [{ field: 'expectedVersion', message: `is stale: ${now}` }],
+    ...(actual === undefined ? {} : { actualVersion: actual }),
+  });
+}
+
+function unique(ids: string[]): string[] {
+  return [...new Set(ids)];
+}
+
+async function insertLinks(m: EntityManager, imageId: string, groupIds: string[]): Promise<void> {
+  if (groupIds.length === 0) return;
+  await m.insert(
+    ImageGroupLink,
+    groupIds.map((groupId) => ({ imageId, groupId })),
+  );
+}

@@ -1,0 +1,20 @@
+import { validateInput } from '../common/validation';
+import type { Resolvers } from '../generated/graphql';
+import { CreateImagePullSecretInput, UpdateImagePullSecretInput } from './image-pull-secret.inputs';
+
+export const pullSecretResolvers: Resolvers = {
+  Query: {
+    imagePullSecret: (_, args, { services }) => services.pullSecrets.find(args),
+    imagePullSecrets: (_, { filter, orderBy, ...page }, { services }) => services.pullSecrets.list(filter, orderBy, page),
+  },
+  Mutation: {
+    createImagePullSecret: async (_, { input }, { services }) =>
+      services.pullSecrets.create(await validateInput(CreateImagePullSecretInput, input)),
+    updateImagePullSecret: async (_, { id, input }, { services }) =>
+      services.pullSecrets.update(id, await validateInput(UpdateImagePullSecretInput, input)),
+    deleteImagePullSecret: (_, { id, detach }, { services }) => services.pullSecrets.delete(id, detach ?? false),
+  },
+  ImagePullSecret: {
+    images: (secret, _, { loaders }) => loaders.imagesByPullSecretId.load(secret.id),
+  },
+};
