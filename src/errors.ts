@@ -55,10 +55,10 @@ export function createFormatError(log: Log = (m) => console.error(m)) {
     const code = formatted.extensions?.code;
     const original = unwrapResolverError(error);
     const raisedOnPurpose = original instanceof GraphQLError && typeof code === 'string' && OUR_CODES.has(code);
+    if (code === ErrorCode.BAD_USER_INPUT && !formatted.extensions?.fields) return variableCoercionError(formatted);
     if (raisedOnPurpose || (typeof code === 'string' && REQUEST_ERROR_CODES.has(code))) {
       return withoutStacktrace(formatted);
     }
-    if (code === ErrorCode.BAD_USER_INPUT) return variableCoercionError(formatted);
     const detail = original instanceof Error ? (original.stack ?? original.message) : String(original);
     log(`Unexpected error at ${formatted.path?.join('.') ?? 'request'}: ${detail}`);
     return {
@@ -81,10 +81,12 @@ function withoutStacktrace(formatted: GraphQLFormattedError): GraphQLFormattedEr
  * `fields` shape as ours so a client handles every BAD_USER_INPUT alike.
  */
 function variableCoercionError(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  const match = /^Variable "\$(\w+)" (?:got invalid value .*? at "[^".]+\.([^"]+)"|got invalid value|of (?:required|non-null) type)/s.exec(
-    formatted.message,
-  );
-  const field = match ? (match[2] ?? match[1]) : 'variables';
+  const variable = /^Variable "\$(\w+)"/.exec(formatted.message)?.[1];
+  const at = /got invalid value .*? at "([^"]+)"/s.exec(formatted.message)?.[1];
+  const missing = /Field "([^"]+)" of required type/.exec(formatted.message)?.[1];
+  // "input.type" is the field `type` of the variable `input`: name the field as the input has it.
+  const path = [at?.replace(/^[^.[]+\.?/, ''), missing].filter(Boolean).join('.');
+  const field = path || variable || 'variables';
   const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
   return {
     ...formatted,

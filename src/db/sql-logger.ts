@@ -6,11 +6,14 @@ import { Logger } from 'typeorm';
  */
 export class SqlLogger implements Logger {
   queryCount = 0;
+  /** When set, statement texts are kept here (tests read them); never their parameters. */
+  recorded: string[] | undefined;
 
   constructor(private readonly printStatements: boolean) {}
 
   logQuery(query: string): void {
     this.queryCount++;
+    this.recorded?.push(query);
     if (this.printStatements) console.log(`[sql] ${query}`);
   }
 
