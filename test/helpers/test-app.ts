@@ -35,9 +35,9 @@ export interface TestApp {
 }
 
 /** The real service over HTTP on a random port, on a fresh database of the configured kind. */
-export async function startTestApp(): Promise<TestApp> {
+export async function startTestApp(options: { logSql?: boolean } = {}): Promise<TestApp> {
   const database: TestDatabase = await createTestDatabase();
-  const dataSource = createDataSource(database.config, { poolSize: 5 });
+  const dataSource = createDataSource(database.config, { poolSize: 5, logSql: options.logSql });
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });
   const serverErrors: string[] = [];

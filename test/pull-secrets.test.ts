@@ -1,0 +1,131 @@
+import { createImage, createPullSecret, ImageData, PullSecretData, uniqueName } from './helpers/factories';
+import { CREATE_PULL_SECRET, DELETE_PULL_SECRET, IMAGE_BY_ID, PULL_SECRET_BY_ID, UPDATE_PULL_SECRET } from './helpers/operations';
+import { startTestApp, TestApp } from './helpers/test-app';
+
+let app: TestApp;
+const printed: string[] = [];
+const PASSWORD = 'Pa55-word-that-must-never-show';
+
+beforeAll(async () => {
+  // Statement logging on, and everything the process prints captured, to prove the password never shows.
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    jest.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      printed.push(args.map(String).join(' '));
+    });
+  }
+  app = await startTestApp({ logSql: true });
+});
+afterAll(async () => {
+  await app.close();
+  jest.restoreAllMocks();
+});
+
+describe('image pull secrets', () => {
+  it('creates a secret and never returns, logs or echoes its password', async () => {
+    const name = uniqueName('secret');
+    const response = await app.request<{ createImagePullSecret: PullSecretData }>(CREATE_PULL_SECRET, {
+      input: { name, registryHost: 'registry.example.com:5000', username: 'robot', password: PASSWORD },
+    });
+    expect(response.data?.createImagePullSecret).toMatchObject({ name, displayName: name, registryHost: 'registry.example.com:5000', username: 'robot' });
+    expect(response.text).not.toContain(PASSWORD);
+    const rejected = await app.request(CREATE_PULL_SECRET, {
+      input: { name: 'Bad Name', registryHost: 'not a host', username: '', password: PASSWORD },
+    });
+    expect(rejected.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(rejected.text).not.toContain(PASSWORD);
+    const duplicate = await app.request(CREATE_PULL_SECRET, {
+      input: { name, registryHost: 'r.example.com', username: 'u', password: PASSWORD },
+    });
+    expect(duplicate.errors?.[0].extensions?.code).toBe('CONFLICT');
+    expect(duplicate.text).not.toContain(PASSWORD);
+    expect(printed.some((line) => line.includes('[sql]'))).toBe(true);
+    expect(printed.join('\n')).not.toContain(PASSWORD);
+  });
+
+  it('has no password field at all', async () => {
+    const error = await app.fails('{ imagePullSecrets { nodes { password } } }');
+    expect(error.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const introspection = await app.ok<{ __type: { fields: { name: string }[] } }>('{ __type(name: "ImagePullSecret") { fields { name } } }');
+    expect(introspection.__type.fields.map((f) => f.name)).not.toContain('password');
+  });
+
+  it('stores the password it was given and changes it on update', async () => {
+    const secret = await createPullSecret(app, { password: PASSWORD });
+    expect(await app.rowCount('image_pull_secrets', 'id = ? AND password = ?', [secret.id, PASSWORD])).toBe(1);
+    const updated = await app.request<{ updateImagePullSecret: PullSecretData }>(UPDATE_PULL_SECRET, {
+      id: secret.id,
+      input: { password: `${PASSWORD}-2` },
+    });
+    expect(updated.text).not.toContain(PASSWORD);
+    expect(await app.rowCount('image_pull_secrets', 'id = ? AND password = ?', [secret.id, `${PASSWORD}-2`])).toBe(1);
+    expect(updated.data?.updateImagePullSecret.updatedAt >= secret.updatedAt).toBe(true);
+  });
+
+  it.each(['registry.example.com', 'registry.example.com:5000', 'localhost:5000', '10.1.2.3', '[::1]:5000', 'ghcr.io'])(
+    'accepts the registry host %p',
+    async (registryHost) => {
+      expect((await createPullSecret(app, { registryHost })).registryHost).toBe(registryHost);
+    },
+  );
+
+  it.each(['', 'https://registry.example.com', 'registry.example.com/path', 'host:0', 'host:65536', 'bad host', '-host.com'])(
+    'rejects the registry host %p on the registryHost field',
+    async (registryHost) => {
+      const error = await app.fails(CREATE_PULL_SECRET, { input: { name: uniqueName('s'), registryHost, username: 'u', password: 'p' } });
+      expect(error.extensions?.fields?.map((f) => f.field)).toEqual(['registryHost']);
+    },
+  );
+
+  it('uses the image-name rule for secret names', async () => {
+    const error = await app.fails(CREATE_PULL_SECRET, { input: { name: 'Team_Secret', registryHost: 'r.io', username: 'u', password: 'p' } });
+    expect(error.extensions?.fields?.map((f) => f.field)).toEqual(['name']);
+  });
+
+  it('updates partially and refuses nulls', async () => {
+    const secret = await createPullSecret(app, { displayName: 'Prod registry' });
+    const updated = (await app.ok<{ updateImagePullSecret: PullSecretData }>(UPDATE_PULL_SECRET, { id: secret.id, input: { username: 'bot2' } }))
+      .updateImagePullSecret;
+    expect(updated).toMatchObject({ username: 'bot2', displayName: 'Prod registry', registryHost: secret.registryHost });
+    const error = await app.fails(UPDATE_PULL_SECRET, { id: secret.id, input: { registryHost: null, password: null } });
+    expect(error.extensions?.fields?.map((f) => f.field).sort()).toEqual(['password', 'registryHost']);
+  });
+
+  it('lists the images that use it', async () => {
+    const secret = await createPullSecret(app);
+    const [a, b] = [await createImage(app, { pullSecretId: secret.id }), await createImage(app, { pullSecretId: secret.id })];
+    await createImage(app);
+    const data = await app.ok<{ imagePullSecret: PullSecretData }>(PULL_SECRET_BY_ID, { id: secret.id });
+    expect(data.imagePullSecret.images.map((i) => i.id).sort()).toEqual([a.id, b.id].sort());
+  });
+
+  it('refuses to delete a secret in use with CONFLICT listing the images, and deletes nothing', async () => {
+    const secret = await createPullSecret(app);
+    const image = await createImage(app, { pullSecretId: secret.id });
+    const error = await app.fails(DELETE_PULL_SECRET, { id: secret.id });
+    expect(error.extensions).toMatchObject({ code: 'CONFLICT', images: [{ id: image.id, name: image.name }] });
+    expect(error.message).toContain(image.name);
+    expect(await app.rowCount('image_pull_secrets', 'id = ?', [secret.id])).toBe(1);
+    expect(await app.rowCount('images', 'id = ? AND pullSecretId = ?', [image.id, secret.id])).toBe(1);
+  });
+
+  it('with detach: true clears the reference on its images in the same call and deletes it', async () => {
+    const secret = await createPullSecret(app);
+    const image = await createImage(app, { pullSecretId: secret.id });
+    const data = await app.ok<{ deleteImagePullSecret: string }>(DELETE_PULL_SECRET, { id: secret.id, detach: true });
+    expect(data.deleteImagePullSecret).toBe(secret.id);
+    expect(await app.rowCount('image_pull_secrets', 'id = ?', [secret.id])).toBe(0);
+    const stored = (await app.ok<{ image: ImageData }>(IMAGE_BY_ID, { id: image.id })).image;
+    expect(stored).toMatchObject({ pullSecret: null, version: 2 });
+  });
+
+  it('deletes an unused secret without detach', async () => {
+    const secret = await createPullSecret(app);
+    await app.ok(DELETE_PULL_SECRET, { id: secret.id });
+    expect((await app.ok<{ imagePullSecret: null }>(PULL_SECRET_BY_ID, { id: secret.id })).imagePullSecret).toBeNull();
+  });
+
+  it('fails with NOT_FOUND for an unknown id', async () => {
+    expect((await app.fails(DELETE_PULL_SECRET, { id: 'ghost' })).extensions).toMatchObject({ code: 'NOT_FOUND', field: 'id' });
+    expect((await app.fails(UPDATE_PULL_SECRET, { id: 'ghost', input: { username: 'x' } })).extensions?.code).toBe('NOT_FOUND');
+  });
+});
