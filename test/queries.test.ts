@@ -1,0 +1,101 @@
+import { createGroup, createImage, createPullSecret, uniqueName } from './helpers/factories';
+import { startTestApp, TestApp } from './helpers/test-app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+const FILTERED = `query($filter: ImageFilter) { images(filter: $filter, first: 100) { totalCount nodes { name } } }`;
+
+async function filtered(filter: Record<string, unknown>): Promise<{ totalCount: number; names: string[] }> {
+  const data = await app.ok<{ images: { totalCount: number; nodes: { name: string }[] } }>(FILTERED, { filter });
+  return { totalCount: data.images.totalCount, names: data.images.nodes.map((n) => n.name) };
+}
+
+describe('single lookups', () => {
+  it.each([
+    ['image', 'images'],
+    ['group', 'groups'],
+    ['imagePullSecret', 'secrets'],
+  ])('%s(id:) and %s(name:) find the same record; absent is null', async (field) => {
+    const record =
+      field === 'image' ? await createImage(app) : field === 'group' ? await createGroup(app) : await createPullSecret(app);
+    const byId = await app.ok<Record<string, { name: string } | null>>(`query($id: ID) { ${field}(id: $id) { name } }`, { id: record.id });
+    const byName = await app.ok<Record<string, { id: string } | null>>(`query($n: String) { ${field}(name: $n) { id } }`, { n: record.name });
+    expect(byId[field]?.name).toBe(record.name);
+    expect(byName[field]?.id).toBe(record.id);
+    const missing = await app.ok<Record<string, unknown>>(`{ a: ${field}(id: "ghost") { id } b: ${field}(name: "ghost") { id } }`);
+    expect(missing).toEqual({ a: null, b: null });
+  });
+
+  it.each(['image', 'group', 'imagePullSecret'])('%s needs exactly one of id and name', async (field) => {
+    for (const args of ['', '(id: "a", name: "b")']) {
+      const error = await app.fails(`{ ${field}${args} { id } }`);
+      expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+      expect(error.extensions?.fields?.map((f) => f.field)).toEqual(['id', 'name']);
+    }
+  });
+});
+
+describe('image filters', () => {
+  const tag = uniqueName('flt');
+  let group: { id: string };
+  let secret: { id: string };
+  const n = (suffix: string) => `${tag}-${suffix}`;
+
+  beforeAll(async () => {
+    group = await createGroup(app);
+    secret = await createPullSecret(app);
+    await createImage(app, { name: n('cpu'), type: 'CPU', displayName: 'PyTorch 100% CPU', groupIds: [group.id] });
+    await createImage(app, { name: n('gpu'), type: 'GPU', description: 'Has CUDA_12 inside', global: true, pullSecretId: secret.id });
+    await createImage(app, { name: n('uni'), type: 'UNIVERSAL', displayName: 'Universal', groupIds: [group.id], pullSecretId: secret.id });
+  });
+
+  it('searches name, displayName and description case-insensitively', async () => {
+    expect((await filtered({ search: tag.toUpperCase() })).names).toEqual([n('cpu'), n('gpu'), n('uni')]);
+    expect((await filtered({ search: 'pytorch' })).names).toEqual([n('cpu')]);
+    expect((await filtered({ search: 'cuda_12' })).names).toEqual([n('gpu')]);
+    expect((await filtered({ search: '  universal ' })).names).toEqual([n('uni')]);
+  });
+
+  it('treats % and _ in a search literally', async () => {
+    expect((await filtered({ search: '100%' })).names).toEqual([n('cpu')]);
+    expect((await filtered({ search: 'cud_' })).names).toEqual([]);
+    expect((await filtered({ search: '%' })).names).toEqual([n('cpu')]);
+  });
+
+  it('filters by types, global, group and pull secret, alone and together', async () => {
+    expect((await filtered({ search: tag, types: ['CPU', 'GPU'] })).names).toEqual([n('cpu'), n('gpu')]);
+    expect((await filtered({ search: tag, types: [] })).names).toEqual([]);
+    expect((await filtered({ search: tag, global: true })).names).toEqual([n('gpu')]);
+    expect((await filtered({ search: tag, global: false })).names).toEqual([n('cpu'), n('uni')]);
+    expect((await filtered({ groupId: group.id })).names).toEqual([n('cpu'), n('uni')]);
+    expect((await filtered({ pullSecretId: secret.id })).names).toEqual([n('gpu'), n('uni')]);
+    expect(await filtered({ groupId: group.id, pullSecretId: secret.id, types: ['UNIVERSAL'] })).toEqual({ totalCount: 1, names: [n('uni')] });
+    expect((await filtered({ groupId: 'ghost' })).totalCount).toBe(0);
+  });
+
+  it('counts what the filter matches across all pages', async () => {
+    const data = await app.ok<{ images: { totalCount: number; nodes: unknown[] } }>(
+      'query($s: String) { images(filter: { search: $s }, first: 1) { totalCount nodes { id } } }',
+      { s: tag },
+    );
+    expect(data.images).toMatchObject({ totalCount: 3, nodes: [expect.anything()] });
+  });
+
+  it('searches groups and pull secrets by name and displayName', async () => {
+    const g = await createGroup(app, { displayName: `Vision ${tag}` });
+    const groups = await app.ok<{ groups: { nodes: { id: string }[] } }>('query($s: String) { groups(filter: { search: $s }) { nodes { id } } }', {
+      s: `vision ${tag}`.toUpperCase(),
+    });
+    expect(groups.groups.nodes).toEqual([{ id: g.id }]);
+    const s = await createPullSecret(app, { displayName: `Harbor ${tag}` });
+    const secrets = await app.ok<{ imagePullSecrets: { nodes: { id: string }[] } }>(
+      'query($s: String) { imagePullSecrets(filter: { search: $s }) { nodes { id } } }',
+      { s: `harbor ${tag}` },
+    );
+    expect(secrets.imagePullSecrets.nodes).toEqual([{ id: s.id }]);
+  });
+});

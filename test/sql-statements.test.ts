@@ -1,0 +1,54 @@
+import { createGroup, createImage, createPullSecret } from './helpers/factories';
+import { startTestApp, TestApp } from './helpers/test-app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+  const groups = [];
+  for (let i = 0; i < 12; i++) groups.push(await createGroup(app));
+  const secrets = [await createPullSecret(app), await createPullSecret(app), await createPullSecret(app)];
+  for (let i = 0; i < 110; i++) {
+    await createImage(app, {
+      pullSecretId: i % 3 === 0 ? null : secrets[i % 3].id,
+      groupIds: groups.filter((_, g) => (i + g) % 4 === 0).map((g) => g.id),
+    });
+  }
+});
+afterAll(() => app.close());
+
+const IMAGES_PAGE = `query($first: Int) { images(first: $first) {
+  totalCount pageInfo { hasNextPage endCursor }
+  nodes { id name groups { id name } pullSecret { id name } }
+} }`;
+
+const GROUPS_PAGE = `query($first: Int) { groups(first: $first) { totalCount nodes { id images { id name } } } }`;
+
+describe('SQL statements per request (every relation goes through a per-request DataLoader)', () => {
+  it.each([10, 100])('images(first: %i) with groups and pull secret takes at most 4 statements', async (first) => {
+    const { count } = await app.countStatements(async () => {
+      const data = await app.ok<{ images: { nodes: { groups: unknown[] }[] } }>(IMAGES_PAGE, { first });
+      expect(data.images.nodes).toHaveLength(first);
+      expect(data.images.nodes.some((n) => n.groups.length > 0)).toBe(true);
+    });
+    expect(count).toBeLessThanOrEqual(4);
+  });
+
+  it.each([5, 12])('groups(first: %i) with their images takes at most 4 statements', async (first) => {
+    const { count } = await app.countStatements(async () => {
+      const data = await app.ok<{ groups: { nodes: { images: unknown[] }[] } }>(GROUPS_PAGE, { first });
+      expect(data.groups.nodes.every((n) => n.images.length > 0)).toBe(true);
+    });
+    expect(count).toBeLessThanOrEqual(4);
+  });
+
+  it('the same number of statements for 10 and for 100 images', async () => {
+    const small = await app.countStatements(() => app.ok(IMAGES_PAGE, { first: 10 }));
+    const large = await app.countStatements(() => app.ok(IMAGES_PAGE, { first: 100 }));
+    expect(large.count).toBe(small.count);
+  });
+
+  it('pull secrets with their images batch the same way', async () => {
+    const { count } = await app.countStatements(() => app.ok('{ imagePullSecrets { nodes { images { id groups { id } } } } }'));
+    expect(count).toBeLessThanOrEqual(3);
+  });
+});
