@@ -1,0 +1,38 @@
+import { createGroup, uniqueName } from './helpers/factories';
+import { CREATE_IMAGE } from './helpers/operations';
+import { startTestApp, TestApp } from './helpers/test-app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+describe('concurrent creates', () => {
+  it('let exactly one of many simultaneous creates with one name win; the rest get CONFLICT', async () => {
+    const name = uniqueName('race');
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, () => app.request(CREATE_IMAGE, { input: { name, url: 'busybox' } })),
+    );
+    const winners = responses.filter((r) => !r.errors);
+    const codes = responses.filter((r) => r.errors).map((r) => r.errors?.[0].extensions?.code);
+    expect(winners).toHaveLength(1);
+    expect(codes).toEqual(Array(11).fill('CONFLICT'));
+    expect(await app.rowCount('images', 'name = ?', [name])).toBe(1);
+  });
+});
+
+describe('unexpected failures', () => {
+  // Runs last in this file: it breaks the schema on purpose.
+  it('roll back a half-done mutation and reach the client masked, with the detail only in the server log', async () => {
+    const group = await createGroup(app);
+    await app.dataSource.query('DROP TABLE image_group_links');
+    const name = uniqueName('atomic');
+    const response = await app.request(CREATE_IMAGE, { input: { name, url: 'busybox', groupIds: [group.id] } });
+    expect(response.errors?.[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(response.text).not.toMatch(/image_group_links|SELECT|INSERT|SQLITE|ER_NO_SUCH_TABLE|no such table|QueryFailed|stacktrace|\.ts:\d+/i);
+    // The image row was inserted before the link insert failed; the transaction must have undone it.
+    expect(await app.rowCount('images', 'name = ?', [name])).toBe(0);
+    expect(app.serverErrors.join('\n')).toMatch(/image_group_links/);
+  });
+});
