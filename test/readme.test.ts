@@ -1,0 +1,81 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestDatabase, TestDatabase } from './helpers/test-database';
+
+// The service as a user starts it (src/main.ts: config, migrations on start, HTTP), driven with the
+// README's worked example, so the README cannot drift from what the service does.
+
+let database: TestDatabase;
+let child: ChildProcess;
+let url: string;
+let output = '';
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  child = spawn(process.execPath, ['-r', 'ts-node/register', join(__dirname, '..', 'src', 'main.ts')], {
+    env: { ...process.env, DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', TS_NODE_TRANSPILE_ONLY: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 25_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /GraphQL at (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
+  });
+}, 30_000);
+
+afterAll(async () => {
+  if (child.exitCode === null) child.kill('SIGKILL');
+  await database.drop();
+});
+
+function readmeExamples(): string[] {
+  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Worked example'));
+  return [...section.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+async function post(query: string) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  return (await response.json()) as { data?: Record<string, { id?: string }>; errors?: { extensions?: { code?: string; fields?: { field: string }[] } }[] };
+}
+
+describe('the README', () => {
+  it('worked example runs as written against a freshly started service', async () => {
+    const examples = readmeExamples();
+    expect(examples.length).toBeGreaterThanOrEqual(8);
+    const ids: Record<string, string> = {};
+    for (const example of examples) {
+      const query = example.replace(/\b(GROUP_ID|SECRET_ID|IMAGE_ID)\b/g, (placeholder) => ids[placeholder]);
+      const body = await post(query);
+      if (example.includes('Bad_Name')) {
+        expect(body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+        expect(body.errors?.[0].extensions?.fields?.map((f) => f.field)).toEqual(['name']);
+        continue;
+      }
+      expect({ example, errors: body.errors }).toEqual({ example, errors: undefined });
+      ids.GROUP_ID ??= body.data?.createGroup?.id as string;
+      ids.SECRET_ID ??= body.data?.createImagePullSecret?.id as string;
+      ids.IMAGE_ID ??= body.data?.createImage?.id as string;
+    }
+    const launchable = await post(`{ launchableImages(groupId: "${ids.GROUP_ID}", gpu: true) { name url: urlFor(gpu: true) } }`);
+    expect(launchable.data?.launchableImages).toEqual([
+      { name: 'base-notebook', url: 'jupyter/base-notebook:2023-10-20' },
+    ]);
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
