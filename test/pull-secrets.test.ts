@@ -58,7 +58,7 @@ describe('image pull secrets', () => {
     });
     expect(updated.text).not.toContain(PASSWORD);
     expect(await app.rowCount('image_pull_secrets', 'id = ? AND password = ?', [secret.id, `${PASSWORD}-2`])).toBe(1);
-    expect(updated.data?.updateImagePullSecret.updatedAt >= secret.updatedAt).toBe(true);
+    expect((updated.data?.updateImagePullSecret.updatedAt ?? "") >= secret.updatedAt).toBe(true);
   });
 
   it.each(['registry.example.com', 'registry.example.com:5000', 'localhost:5000', '10.1.2.3', '[::1]:5000', 'ghcr.io'])(
