@@ -1,9 +1,8 @@
 import { badUserInput } from '../errors';
+import type { LookupLoaders } from '../db/loader-helpers';
 
-export type Lookup = { by: 'id'; value: string } | { by: 'name'; value: string };
-
-/** `image(id:, name:)` and its siblings take exactly one of the two. */
-export function exactlyOneOf(args: { id?: string | null; name?: string | null }): Lookup {
+/** `image(id:, name:)` and its siblings take exactly one of the two; null when nothing matches. */
+export function findByIdOrName<T>(args: { id?: string | null; name?: string | null }, loaders: LookupLoaders<T>): Promise<T | null> {
   const hasId = args.id != null;
   const hasName = args.name != null;
   if (hasId === hasName) {
@@ -13,5 +12,5 @@ export function exactlyOneOf(args: { id?: string | null; name?: string | null })
       { field: 'name', message },
     ]);
   }
-  return hasId ? { by: 'id', value: args.id as string } : { by: 'name', value: (args.name as string).trim() };
+  return hasId ? loaders.byId.load(args.id as string) : loaders.byName.load((args.name as string).trim());
 }

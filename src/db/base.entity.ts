@@ -14,3 +14,12 @@ export abstract class BaseEntity {
   @Column({ type: 'datetime', precision: 3 })
   updatedAt: Date;
 }
+
+/** Records with an immutable unique name and a display name that defaults to it. */
+export abstract class NamedEntity extends BaseEntity {
+  @Column({ type: 'varchar', length: 63 })
+  name: string;
+
+  @Column({ type: 'varchar', length: 100 })
+  displayName: string;
+}

@@ -1,3 +1,6 @@
+import DataLoader from 'dataloader';
+import { In, ObjectLiteral, Repository } from 'typeorm';
+
 /** DataLoader batch results must follow the order of the keys, with null for a missing key. */
 export function oneByKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
   const byKey = new Map<K, V>();
@@ -17,3 +20,19 @@ export function manyByKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) =
 
 /** Names compare case-insensitively in both databases, so a lookup by name must match that way too. */
 export const nameKey = (name: string): string => name.toLowerCase();
+
+export interface LookupLoaders<T> {
+  byId: DataLoader<string, T | null>;
+  byName: DataLoader<string, T | null>;
+}
+
+/** The by-id and by-name loaders every named record has: one `IN (...)` query per batch. */
+export function lookupLoaders<T extends ObjectLiteral & { id: string; name: string }>(repository: Repository<T>): LookupLoaders<T> {
+  const findBy = (column: 'id' | 'name', keys: readonly string[]) => repository.findBy({ [column]: In([...keys]) } as never);
+  return {
+    byId: new DataLoader(async (ids) => oneByKey(ids, await findBy('id', ids), (row) => row.id)),
+    byName: new DataLoader(async (names) => oneByKey(names, await findBy('name', names), (row) => nameKey(row.name)), {
+      cacheKeyFn: nameKey,
+    }),
+  };
+}

@@ -1,14 +1,8 @@
 import { Column, Entity } from 'typeorm';
-import { BaseEntity } from '../db/base.entity';
+import { NamedEntity } from '../db/base.entity';
 
 @Entity({ name: 'user_groups' })
-export class Group extends BaseEntity {
-  @Column({ type: 'varchar', length: 63 })
-  name: string;
-
-  @Column({ type: 'varchar', length: 100 })
-  displayName: string;
-
+export class Group extends NamedEntity {
   @Column({ type: 'varchar', length: 2000, nullable: true })
   description: string | null;
 }

@@ -1,18 +1,11 @@
 import DataLoader from 'dataloader';
-import { DataSource, In } from 'typeorm';
-import { manyByKey, nameKey, oneByKey } from '../db/loader-helpers';
+import { DataSource } from 'typeorm';
+import { lookupLoaders, manyByKey } from '../db/loader-helpers';
 import { ImageGroupLink } from '../images/image-group-link.entity';
 import { Group } from './group.entity';
 
 export function createGroupLoaders(dataSource: DataSource) {
-  const groups = dataSource.getRepository(Group);
-  const groupById: DataLoader<string, Group | null> = new DataLoader(async (ids) =>
-    oneByKey(ids, await groups.findBy({ id: In([...ids]) }), (g) => g.id),
-  );
-  const groupByName: DataLoader<string, Group | null> = new DataLoader(
-    async (names) => oneByKey(names, await groups.findBy({ name: In([...names]) }), (g) => nameKey(g.name)),
-    { cacheKeyFn: nameKey },
-  );
+  const { byId: groupById, byName: groupByName } = lookupLoaders(dataSource.getRepository(Group));
   const groupsByImageId = new DataLoader<string, Group[]>(async (imageIds) => {
     const links = await dataSource
       .getRepository(ImageGroupLink)

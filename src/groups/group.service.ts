@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { orderingOf, whereSearch } from '../common/list-query';
 import { displayNameOr } from '../common/input-rules';
-import { exactlyOneOf } from '../common/lookup';
+import { findByIdOrName } from '../common/lookup';
 import { Connection } from '../db/connection';
 import { paginate, PageArgs } from '../db/keyset-pagination';
 import { inTransaction } from '../db/transaction';
@@ -20,8 +20,7 @@ export class GroupService {
   ) {}
 
   find(args: { id?: string | null; name?: string | null }): Promise<Group | null> {
-    const lookup = exactlyOneOf(args);
-    return lookup.by === 'id' ? this.loaders.groupById.load(lookup.value) : this.loaders.groupByName.load(lookup.value);
+    return findByIdOrName(args, { byId: this.loaders.groupById, byName: this.loaders.groupByName });
   }
 
   async list(filter: GroupFilter | null | undefined, orderBy: GroupOrder | null | undefined, page: PageArgs): Promise<Connection<Group>> {

@@ -1,16 +1,10 @@
 import { Column, Entity, JoinColumn, ManyToOne } from 'typeorm';
-import { BaseEntity } from '../db/base.entity';
+import { NamedEntity } from '../db/base.entity';
 import type { ImageType } from '../generated/graphql';
 import { ImagePullSecret } from '../pull-secrets/image-pull-secret.entity';
 
 @Entity({ name: 'images' })
-export class Image extends BaseEntity {
-  @Column({ type: 'varchar', length: 63 })
-  name: string;
-
-  @Column({ type: 'varchar', length: 100 })
-  displayName: string;
-
+export class Image extends NamedEntity {
   @Column({ type: 'varchar', length: 2000, nullable: true })
   description: string | null;
 

@@ -1,18 +1,12 @@
 import DataLoader from 'dataloader';
 import { DataSource, In } from 'typeorm';
-import { manyByKey, nameKey, oneByKey } from '../db/loader-helpers';
+import { lookupLoaders, manyByKey } from '../db/loader-helpers';
 import { ImageGroupLink } from './image-group-link.entity';
 import { Image } from './image.entity';
 
 export function createImageLoaders(dataSource: DataSource) {
   const images = dataSource.getRepository(Image);
-  const imageById: DataLoader<string, Image | null> = new DataLoader(async (ids) =>
-    oneByKey(ids, await images.findBy({ id: In([...ids]) }), (i) => i.id),
-  );
-  const imageByName: DataLoader<string, Image | null> = new DataLoader(
-    async (names) => oneByKey(names, await images.findBy({ name: In([...names]) }), (i) => nameKey(i.name)),
-    { cacheKeyFn: nameKey },
-  );
+  const { byId: imageById, byName: imageByName } = lookupLoaders(images);
   const imagesByGroupId = new DataLoader<string, Image[]>(async (groupIds) => {
     const links = await dataSource
       .getRepository(ImageGroupLink)

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { orderingOf, whereSearch } from '../common/list-query';
-import { exactlyOneOf } from '../common/lookup';
+import { findByIdOrName } from '../common/lookup';
 import { Connection } from '../db/connection';
 import { ConcurrentChangeError } from '../db/database-errors';
 import { paginate, PageArgs } from '../db/keyset-pagination';
@@ -26,8 +26,7 @@ export class ImageService {
   ) {}
 
   find(args: { id?: string | null; name?: string | null }): Promise<Image | null> {
-    const lookup = exactlyOneOf(args);
-    return lookup.by === 'id' ? this.loaders.imageById.load(lookup.value) : this.loaders.imageByName.load(lookup.value);
+    return findByIdOrName(args, { byId: this.loaders.imageById, byName: this.loaders.imageByName });
   }
 
   async list(filter: ImageFilter | null | undefined, orderBy: ImageOrder | null | undefined, page: PageArgs): Promise<Connection<Image>> {

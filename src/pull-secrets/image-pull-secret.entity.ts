@@ -1,14 +1,8 @@
 import { Column, Entity } from 'typeorm';
-import { BaseEntity } from '../db/base.entity';
+import { NamedEntity } from '../db/base.entity';
 
 @Entity({ name: 'image_pull_secrets' })
-export class ImagePullSecret extends BaseEntity {
-  @Column({ type: 'varchar', length: 63 })
-  name: string;
-
-  @Column({ type: 'varchar', length: 100 })
-  displayName: string;
-
+export class ImagePullSecret extends NamedEntity {
   @Column({ type: 'varchar', length: 255 })
   registryHost: string;
 

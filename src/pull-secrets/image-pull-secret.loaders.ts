@@ -1,17 +1,9 @@
-import DataLoader from 'dataloader';
-import { DataSource, In } from 'typeorm';
-import { nameKey, oneByKey } from '../db/loader-helpers';
+import { DataSource } from 'typeorm';
+import { lookupLoaders } from '../db/loader-helpers';
 import { ImagePullSecret } from './image-pull-secret.entity';
 
 export function createPullSecretLoaders(dataSource: DataSource) {
-  const secrets = dataSource.getRepository(ImagePullSecret);
-  const pullSecretById: DataLoader<string, ImagePullSecret | null> = new DataLoader(async (ids) =>
-    oneByKey(ids, await secrets.findBy({ id: In([...ids]) }), (s) => s.id),
-  );
-  const pullSecretByName: DataLoader<string, ImagePullSecret | null> = new DataLoader(
-    async (names) => oneByKey(names, await secrets.findBy({ name: In([...names]) }), (s) => nameKey(s.name)),
-    { cacheKeyFn: nameKey },
-  );
+  const { byId: pullSecretById, byName: pullSecretByName } = lookupLoaders(dataSource.getRepository(ImagePullSecret));
   return { pullSecretById, pullSecretByName };
 }
 

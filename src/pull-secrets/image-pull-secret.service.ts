@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { displayNameOr } from '../common/input-rules';
 import { orderingOf, whereSearch } from '../common/list-query';
-import { exactlyOneOf } from '../common/lookup';
+import { findByIdOrName } from '../common/lookup';
 import { Connection } from '../db/connection';
 import { paginate, PageArgs } from '../db/keyset-pagination';
 import { inTransaction } from '../db/transaction';
@@ -22,10 +22,7 @@ export class ImagePullSecretService {
   ) {}
 
   find(args: { id?: string | null; name?: string | null }): Promise<ImagePullSecret | null> {
-    const lookup = exactlyOneOf(args);
-    return lookup.by === 'id'
-      ? this.loaders.pullSecretById.load(lookup.value)
-      : this.loaders.pullSecretByName.load(lookup.value);
+    return findByIdOrName(args, { byId: this.loaders.pullSecretById, byName: this.loaders.pullSecretByName });
   }
 
   async list(
