@@ -14,6 +14,34 @@ export interface Config {
   dbPoolSize: number;
   /** Logs each SQL statement's text (never its parameters). */
   logSql: boolean;
+  /** Where dev mode keeps its generated signing secret and secrets key. */
+  dataDir: string;
+  auth: AuthConfig;
+  secrets: SecretsConfig;
+}
+
+export interface AuthConfig {
+  /** HS256 shared secret; exclusive with jwksUrl. */
+  jwtSecret?: string;
+  /** The issuer's JWKS document; exclusive with jwtSecret. */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  /** Dotted claim path of the roles list, e.g. `realm_access.roles` for Keycloak. */
+  rolesClaim: string;
+  adminRole: string;
+  groupsClaim: string;
+  secretReaderRole: string;
+  clockToleranceSeconds: number;
+  /** Neither jwtSecret nor jwksUrl, outside production: a generated secret in dataDir signs tokens. */
+  devMode: boolean;
+}
+
+export interface SecretsConfig {
+  /** AES-256 key for registry passwords; in dev mode generated into dataDir when absent. */
+  key?: Buffer;
+  /** The key being rotated away from (read-only: decrypts, never encrypts). */
+  previousKey?: Buffer;
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/image-catalog.sqlite';
@@ -24,8 +52,9 @@ type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = nonBlank(env.DATABASE_URL) ?? DEFAULT_DATABASE_URL;
+  const nodeEnv = nonBlank(env.NODE_ENV) ?? 'development';
   return {
-    nodeEnv: nonBlank(env.NODE_ENV) ?? 'development',
+    nodeEnv,
     port: parseIntSetting(env, 'PORT', 4000, 0, 65535),
     host: nonBlank(env.HOST) ?? '0.0.0.0',
     database: parseDatabaseUrl(databaseUrl),
@@ -33,7 +62,57 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: parseBoolSetting(env, 'MIGRATE_ON_START', true),
     dbPoolSize: parseIntSetting(env, 'DB_POOL_SIZE', 10, 1, 1000),
     logSql: parseBoolSetting(env, 'LOG_SQL', false),
+    dataDir: nonBlank(env.DATA_DIR) ?? './data',
+    auth: parseAuth(env, nodeEnv),
+    secrets: parseSecrets(env, nodeEnv),
   };
+}
+
+const MIN_HS256_SECRET_BYTES = 32;
+
+function parseAuth(env: Env, nodeEnv: string): AuthConfig {
+  const jwtSecret = env.AUTH_JWT_SECRET?.trim() || undefined;
+  const jwksUrl = nonBlank(env.AUTH_JWKS_URL);
+  if (jwtSecret && jwksUrl) throw new ConfigError('Set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both');
+  if (jwtSecret && Buffer.byteLength(jwtSecret) < MIN_HS256_SECRET_BYTES) {
+    throw new ConfigError(`AUTH_JWT_SECRET must be at least ${MIN_HS256_SECRET_BYTES} bytes long (HS256 needs a 256-bit secret)`);
+  }
+  if (jwksUrl && !/^https?:\/\/[^/]/.test(jwksUrl)) throw new ConfigError('AUTH_JWKS_URL must be an http(s) URL');
+  const devMode = !jwtSecret && !jwksUrl;
+  if (devMode && nodeEnv === 'production') {
+    throw new ConfigError(
+      'NODE_ENV=production needs authentication: set AUTH_JWT_SECRET (HS256 shared secret) or AUTH_JWKS_URL (your identity provider\'s JWKS)',
+    );
+  }
+  return {
+    jwtSecret,
+    jwksUrl,
+    issuer: nonBlank(env.AUTH_ISSUER),
+    audience: nonBlank(env.AUTH_AUDIENCE),
+    rolesClaim: nonBlank(env.AUTH_ROLES_CLAIM) ?? 'roles',
+    adminRole: nonBlank(env.AUTH_ADMIN_ROLE) ?? 'admin',
+    groupsClaim: nonBlank(env.AUTH_GROUPS_CLAIM) ?? 'groups',
+    secretReaderRole: nonBlank(env.AUTH_SECRET_READER_ROLE) ?? 'secret-reader',
+    clockToleranceSeconds: parseIntSetting(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
+    devMode,
+  };
+}
+
+function parseSecrets(env: Env, nodeEnv: string): SecretsConfig {
+  const key = parseKey(env, 'SECRETS_KEY');
+  if (!key && nodeEnv === 'production') {
+    throw new ConfigError('NODE_ENV=production needs SECRETS_KEY: 32 random bytes in base64, e.g. from `openssl rand -base64 32`');
+  }
+  return { key, previousKey: parseKey(env, 'SECRETS_KEY_PREVIOUS') };
+}
+
+/** A 32-byte AES key in base64; the message never repeats the value. */
+export function parseKey(env: Env, name: string): Buffer | undefined {
+  const raw = nonBlank(env[name]);
+  if (raw === undefined) return undefined;
+  const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(raw) ? Buffer.from(raw, 'base64') : Buffer.alloc(0);
+  if (key.length !== 32) throw new ConfigError(`${name} must be 32 bytes in base64 (44 characters, e.g. from \`openssl rand -base64 32\`)`);
+  return key;
 }
 
 export function parseDatabaseUrl(url: string): DatabaseConfig {

@@ -1,27 +1,36 @@
 import { DataSource } from 'typeorm';
+import { AuditService } from './audit/audit.service';
+import { AccessPolicy } from './auth/access-policy';
+import type { Caller } from './auth/caller';
 import { GroupService } from './groups/group.service';
 import { ImageService } from './images/image.service';
 import { createLoaders, Loaders } from './loaders';
 import { ImagePullSecretService } from './pull-secrets/image-pull-secret.service';
+import type { PasswordCipher } from './pull-secrets/password-cipher';
 
 export interface Context {
+  access: AccessPolicy;
   loaders: Loaders;
   services: {
     images: ImageService;
     groups: GroupService;
     pullSecrets: ImagePullSecretService;
+    audit: AuditService;
   };
 }
 
-/** A new context per request: its loaders' caches and the services that clear them. */
-export function createContext(dataSource: DataSource): Context {
-  const loaders = createLoaders(dataSource);
+/** A new context per request: the caller's access, its loaders' caches and the services that clear them. */
+export function createContext(dataSource: DataSource, caller: Caller, cipher: PasswordCipher): Context {
+  const access = new AccessPolicy(caller);
+  const loaders = createLoaders(dataSource, access);
   return {
+    access,
     loaders,
     services: {
-      images: new ImageService(dataSource, loaders),
-      groups: new GroupService(dataSource, loaders),
-      pullSecrets: new ImagePullSecretService(dataSource, loaders),
+      images: new ImageService(dataSource, loaders, access),
+      groups: new GroupService(dataSource, loaders, access),
+      pullSecrets: new ImagePullSecretService(dataSource, loaders, access, cipher),
+      audit: new AuditService(dataSource),
     },
   };
 }

@@ -6,6 +6,8 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -30,6 +32,17 @@ export function notFound(what: string, field: string, ids: string[]): GraphQLErr
 
 export function conflict(message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { ...extensions, code: ErrorCode.CONFLICT } });
+}
+
+/** No usable token: the reason is short and fixed, never the verifier's own message. */
+export function unauthenticated(reason: string): GraphQLError {
+  return new GraphQLError(`Not authenticated: ${reason}`, {
+    extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) } },
+  });
+}
+
+export function forbidden(what: string, field?: string): GraphQLError {
+  return new GraphQLError(`Not allowed: ${what}`, { extensions: { code: ErrorCode.FORBIDDEN, ...(field ? { field } : {}) } });
 }
 
 /** Codes graphql-js and Apollo Server give to request errors; they carry no server detail. */

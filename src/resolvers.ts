@@ -1,5 +1,7 @@
 import { connectionFields, pageInfoResolvers } from './common/connection.resolvers';
 import { DateTimeScalar } from './common/date-time.scalar';
+import { JsonScalar } from './common/json.scalar';
+import { auditResolvers } from './audit/audit.resolvers';
 import type { Resolvers } from './generated/graphql';
 import { groupResolvers } from './groups/group.resolvers';
 import { imageResolvers } from './images/image.resolvers';
@@ -7,7 +9,8 @@ import { pullSecretResolvers } from './pull-secrets/image-pull-secret.resolvers'
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
-  Query: { ...imageResolvers.Query, ...groupResolvers.Query, ...pullSecretResolvers.Query },
+  JSON: JsonScalar,
+  Query: { ...imageResolvers.Query, ...groupResolvers.Query, ...pullSecretResolvers.Query, ...auditResolvers.Query },
   Mutation: { ...imageResolvers.Mutation, ...groupResolvers.Mutation, ...pullSecretResolvers.Mutation },
   Image: imageResolvers.Image,
   Group: groupResolvers.Group,
@@ -15,5 +18,6 @@ export const resolvers: Resolvers = {
   ImageConnection: connectionFields,
   GroupConnection: connectionFields,
   ImagePullSecretConnection: connectionFields,
+  AuditEventConnection: connectionFields,
   PageInfo: pageInfoResolvers,
 };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { GraphQLSchema, parse } from 'graphql';
+import { applyFieldRules } from './auth/access-policy';
 import { resolvers } from './resolvers';
 
 /** schema/ sits beside src/ and dist/ alike. */
@@ -18,5 +19,5 @@ export function loadTypeDefs(dir = SCHEMA_DIR): string {
 
 export function buildSchema(): GraphQLSchema {
   // The generated Resolvers type is stricter than the subgraph helper's map; the shapes agree.
-  return buildSubgraphSchema([{ typeDefs: parse(loadTypeDefs()), resolvers: resolvers as GraphQLResolverMap<unknown> }]);
+  return applyFieldRules(buildSubgraphSchema([{ typeDefs: parse(loadTypeDefs()), resolvers: resolvers as GraphQLResolverMap<unknown> }]));
 }

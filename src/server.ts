@@ -11,6 +11,8 @@ import type { Config } from './config';
 import { Context, createContext } from './context';
 import { createFormatError } from './errors';
 import { buildSchema } from './schema';
+import type { VerifyAuthorization } from './auth/token-verifier';
+import type { PasswordCipher } from './pull-secrets/password-cipher';
 
 export interface RunningServer {
   url: string;
@@ -19,11 +21,15 @@ export interface RunningServer {
 }
 
 export interface ServerOptions {
+  /** Turns the Authorization header into the caller, or throws UNAUTHENTICATED. */
+  verify: VerifyAuthorization;
+  /** Seals and opens registry passwords. */
+  cipher: PasswordCipher;
   logError?: (message: string) => void;
 }
 
 /** Apollo behind express: GraphQL at /graphql. Used by main.ts and by the tests. */
-export async function createServer(config: Pick<Config, 'port' | 'host'>, dataSource: DataSource, options: ServerOptions = {}): Promise<RunningServer> {
+export async function createServer(config: Pick<Config, 'port' | 'host'>, dataSource: DataSource, options: ServerOptions): Promise<RunningServer> {
   const app = express();
   const httpServer = http.createServer(app);
   const apollo = new ApolloServer<Context>({
@@ -31,6 +37,8 @@ export async function createServer(config: Pick<Config, 'port' | 'host'>, dataSo
     formatError: createFormatError(options.logError),
     includeStacktraceInErrorResponses: false,
     introspection: true,
+    // main.ts owns shutdown: Apollo's own handler would re-raise the signal and exit with 143.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // The default landing page loads Apollo Sandbox from a CDN; an offline GraphiQL replaces it later.
@@ -43,7 +51,9 @@ export async function createServer(config: Pick<Config, 'port' | 'host'>, dataSo
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
-    expressMiddleware(apollo, { context: async () => createContext(dataSource) }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => createContext(dataSource, await options.verify(req.headers.authorization), options.cipher),
+    }),
   );
 
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { createImage, createPullSecret, ImageData, PullSecretData, uniqueName } from './helpers/factories';
-import { CREATE_PULL_SECRET, DELETE_PULL_SECRET, IMAGE_BY_ID, PULL_SECRET_BY_ID, UPDATE_PULL_SECRET } from './helpers/operations';
+import { CREATE_PULL_SECRET, DELETE_PULL_SECRET, DOCKER_CONFIG_JSON, IMAGE_BY_ID, PULL_SECRET_BY_ID, UPDATE_PULL_SECRET } from './helpers/operations';
 import { startTestApp, TestApp } from './helpers/test-app';
 
 let app: TestApp;
@@ -50,14 +50,19 @@ describe('image pull secrets', () => {
   });
 
   it('stores the password it was given and changes it on update', async () => {
+    const reader = await app.caller({ sub: 'puller', secretReader: true });
+    const passwordOf = async (id: string) => {
+      const data = await reader.ok<{ dockerConfigJson: string }>(DOCKER_CONFIG_JSON, { id });
+      return (JSON.parse(data.dockerConfigJson) as { auths: Record<string, { password: string }> }).auths['registry.example.com:5000'].password;
+    };
     const secret = await createPullSecret(app, { password: PASSWORD });
-    expect(await app.rowCount('image_pull_secrets', 'id = ? AND password = ?', [secret.id, PASSWORD])).toBe(1);
+    expect(await passwordOf(secret.id)).toBe(PASSWORD);
     const updated = await app.request<{ updateImagePullSecret: PullSecretData }>(UPDATE_PULL_SECRET, {
       id: secret.id,
       input: { password: `${PASSWORD}-2` },
     });
     expect(updated.text).not.toContain(PASSWORD);
-    expect(await app.rowCount('image_pull_secrets', 'id = ? AND password = ?', [secret.id, `${PASSWORD}-2`])).toBe(1);
+    expect(await passwordOf(secret.id)).toBe(`${PASSWORD}-2`);
     expect((updated.data?.updateImagePullSecret.updatedAt ?? "") >= secret.updatedAt).toBe(true);
   });
 

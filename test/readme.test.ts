@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, TestDatabase } from './helpers/test-database';
 
@@ -9,12 +10,17 @@ import { createTestDatabase, TestDatabase } from './helpers/test-database';
 let database: TestDatabase;
 let child: ChildProcess;
 let url: string;
+let token: string;
+let dataDir: string;
 let output = '';
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), 'image-catalog-readme-'));
+  // As a new user starts it: no auth settings at all, so dev mode makes and prints a token.
+  const { AUTH_JWT_SECRET: _s, AUTH_JWKS_URL: _j, SECRETS_KEY: _k, NODE_ENV: _n, ...env } = process.env;
   child = spawn(process.execPath, ['-r', 'ts-node/register', join(__dirname, '..', 'src', 'main.ts')], {
-    env: { ...process.env, DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', TS_NODE_TRANSPILE_ONLY: 'true' },
+    env: { ...env, DATABASE_URL: database.url, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', TS_NODE_TRANSPILE_ONLY: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   url = await new Promise<string>((resolve, reject) => {
@@ -22,8 +28,10 @@ beforeAll(async () => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /GraphQL at (http:\/\/\S+)/.exec(output);
-      if (match) {
+      const bearer = /Authorization: Bearer (\S+)/.exec(output);
+      if (match && bearer) {
         clearTimeout(timer);
+        token = bearer[1];
         resolve(match[1]);
       }
     };
@@ -36,6 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (child.exitCode === null) child.kill('SIGKILL');
   await database.drop();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 function readmeExamples(): string[] {
@@ -45,7 +54,11 @@ function readmeExamples(): string[] {
 }
 
 async function post(query: string) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
   return (await response.json()) as { data?: Record<string, { id?: string }>; errors?: { extensions?: { code?: string; fields?: { field: string }[] } }[] };
 }
 

@@ -13,6 +13,13 @@ export abstract class BaseEntity {
 
   @Column({ type: 'datetime', precision: 3 })
   updatedAt: Date;
+
+  /** The token `sub` of whoever created it; null for records older than access control. */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  createdBy: string | null;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  updatedBy: string | null;
 }
 
 /** Records with an immutable unique name and a display name that defaults to it. */

@@ -5,12 +5,13 @@ import { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../config';
 import { Group } from '../groups/group.entity';
 import { ImageGroupLink } from '../images/image-group-link.entity';
+import { AuditEvent } from '../audit/audit-event.entity';
 import { Image } from '../images/image.entity';
 import { ImagePullSecret } from '../pull-secrets/image-pull-secret.entity';
 import { migrations } from './migrations';
 import { SqlLogger } from './sql-logger';
 
-export const entities = [Image, Group, ImagePullSecret, ImageGroupLink];
+export const entities = [Image, Group, ImagePullSecret, ImageGroupLink, AuditEvent];
 
 export interface DataSourceOptions {
   poolSize?: number;

@@ -28,7 +28,7 @@ interface CursorPosition {
 }
 
 const CURSOR_VERSION = 'k1';
-const DATE_PROPERTIES = new Set(['createdAt', 'updatedAt']);
+const DATE_PROPERTIES = new Set(['createdAt', 'updatedAt', 'occurredAt']);
 
 /**
  * Keyset (cursor) pagination over `base` (a query builder that already holds the filters):

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import { In, ObjectLiteral, Repository } from 'typeorm';
+import { ObjectLiteral, Repository, SelectQueryBuilder } from 'typeorm';
+import type { SqlCondition } from '../auth/access-policy';
 
 /** DataLoader batch results must follow the order of the keys, with null for a missing key. */
 export function oneByKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
@@ -26,13 +27,27 @@ export interface LookupLoaders<T> {
   byName: DataLoader<string, T | null>;
 }
 
-/** The by-id and by-name loaders every named record has: one `IN (...)` query per batch. */
-export function lookupLoaders<T extends ObjectLiteral & { id: string; name: string }>(repository: Repository<T>): LookupLoaders<T> {
-  const findBy = (column: 'id' | 'name', keys: readonly string[]) => repository.findBy({ [column]: In([...keys]) } as never);
+/**
+ * The by-id and by-name loaders every named record has: one `IN (...)` query per batch, limited
+ * by `scope(alias)` (the caller's access), so a record the caller may not see loads as null.
+ */
+export function lookupLoaders<T extends ObjectLiteral & { id: string; name: string }>(
+  repository: Repository<T>,
+  scope: (alias: string) => SqlCondition | undefined,
+): LookupLoaders<T> {
+  const findBy = (column: 'id' | 'name', keys: readonly string[]) => {
+    const qb = repository.createQueryBuilder('record').where(`record.${column} IN (:...keys)`, { keys: [...keys] });
+    return scoped(qb, scope('record')).getMany();
+  };
   return {
     byId: new DataLoader(async (ids) => oneByKey(ids, await findBy('id', ids), (row) => row.id)),
     byName: new DataLoader(async (names) => oneByKey(names, await findBy('name', names), (row) => nameKey(row.name)), {
       cacheKeyFn: nameKey,
     }),
   };
+}
+
+/** Adds the access scope's condition, when there is one. */
+export function scoped<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, condition: SqlCondition | undefined): SelectQueryBuilder<T> {
+  return condition ? qb.andWhere(condition.sql, condition.params) : qb;
 }

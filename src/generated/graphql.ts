@@ -4,6 +4,7 @@ import { Image as ImageEntity } from '../images/image.entity';
 import { Group as GroupEntity } from '../groups/group.entity';
 import { ImagePullSecret as ImagePullSecretEntity } from '../pull-secrets/image-pull-secret.entity';
 import { Connection as ConnectionEntity, Edge as EdgeEntity, PageInfo as PageInfoEntity } from '../db/connection';
+import { AuditEvent as AuditEventEntity, AuditChange as AuditChangeEntity } from '../audit/audit-event.entity';
 import { Context } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -20,8 +21,76 @@ export type Scalars = {
    * for example `2026-11-24T09:30:00.000Z`.
    */
   DateTime: { input: Date; output: Date; }
+  /** Any JSON value: a string, number, boolean, list, object or null. */
+  JSON: { input: unknown; output: unknown; }
   _FieldSet: { input: unknown; output: unknown; }
 };
+
+/** One field of a record, before and after the change. */
+export type AuditChange = {
+  __typename?: 'AuditChange';
+  field: Scalars['String']['output'];
+  /** The value after; null when the record was deleted or the field was cleared. Passwords show only as "changed". */
+  newValue?: Maybe<Scalars['JSON']['output']>;
+  /** The value before; null when the record was created or the field was empty. */
+  oldValue?: Maybe<Scalars['JSON']['output']>;
+};
+
+/** The kind of record an audit event is about. */
+export type AuditEntityType =
+  | 'GROUP'
+  | 'IMAGE'
+  | 'IMAGE_PULL_SECRET';
+
+/**
+ * One change to the catalog, written in the same transaction as the change itself,
+ * so a change without its event cannot exist.
+ */
+export type AuditEvent = {
+  __typename?: 'AuditEvent';
+  /** The token's `sub` of whoever made the change. */
+  actor: Scalars['String']['output'];
+  changes: Array<AuditChange>;
+  entityId: Scalars['ID']['output'];
+  /** The record's name, kept so events stay readable after the record is deleted. */
+  entityName: Scalars['String']['output'];
+  entityType: AuditEntityType;
+  id: Scalars['ID']['output'];
+  occurredAt: Scalars['DateTime']['output'];
+  operation: AuditOperation;
+};
+
+export type AuditEventConnection = {
+  __typename?: 'AuditEventConnection';
+  edges: Array<AuditEventEdge>;
+  nodes: Array<AuditEvent>;
+  pageInfo: PageInfo;
+  /** How many events match the filter, over all pages. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type AuditEventEdge = {
+  __typename?: 'AuditEventEdge';
+  cursor: Scalars['String']['output'];
+  node: AuditEvent;
+};
+
+/** Every given condition must hold. */
+export type AuditEventFilter = {
+  actor?: InputMaybe<Scalars['String']['input']>;
+  entityId?: InputMaybe<Scalars['ID']['input']>;
+  entityType?: InputMaybe<AuditEntityType>;
+};
+
+/** What was done. */
+export type AuditOperation =
+  | 'CREATE'
+  | 'DELETE'
+  /** The secret's credentials were read through `dockerConfigJson`. */
+  | 'READ_SECRET'
+  /** The image's group set was replaced. */
+  | 'SET_GROUPS'
+  | 'UPDATE';
 
 export type CreateGroupInput = {
   description?: InputMaybe<Scalars['String']['input']>;
@@ -64,6 +133,8 @@ export type CreateImagePullSecretInput = {
 export type Group = {
   __typename?: 'Group';
   createdAt: Scalars['DateTime']['output'];
+  /** Who created it (the token's `sub`); null for records made before access control. Admins only. */
+  createdBy?: Maybe<Scalars['String']['output']>;
   description?: Maybe<Scalars['String']['output']>;
   /** Human-friendly name (1 to 100 characters); the name when none was given. */
   displayName: Scalars['String']['output'];
@@ -76,6 +147,8 @@ export type Group = {
    */
   name: Scalars['String']['output'];
   updatedAt: Scalars['DateTime']['output'];
+  /** Who changed it last (the token's `sub`). Admins only. */
+  updatedBy?: Maybe<Scalars['String']['output']>;
 };
 
 export type GroupConnection = {
@@ -113,6 +186,8 @@ export type GroupOrderField =
 export type Image = {
   __typename?: 'Image';
   createdAt: Scalars['DateTime']['output'];
+  /** Who created it (the token's `sub`); null for records made before access control. Admins only. */
+  createdBy?: Maybe<Scalars['String']['output']>;
   /** Free text, up to 2,000 characters. */
   description?: Maybe<Scalars['String']['output']>;
   /** Human-friendly name (1 to 100 characters); the name when none was given. */
@@ -131,6 +206,8 @@ export type Image = {
   pullSecret?: Maybe<ImagePullSecret>;
   type: ImageType;
   updatedAt: Scalars['DateTime']['output'];
+  /** Who changed it last (the token's `sub`). Admins only. */
+  updatedBy?: Maybe<Scalars['String']['output']>;
   /**
    * Container image reference, for example `jupyter/base-notebook:2023-10-20` or
    * `registry.example.com:5000/team/img@sha256:<64 hex digits>`.
@@ -198,11 +275,15 @@ export type ImageOrderField =
 
 /**
  * Registry credentials used to pull private images. The password is write-only:
- * no field, error or log line ever shows it.
+ * no field, error or log line ever shows it (only `dockerConfigJson`, for the secret-reader role, returns it).
+ * Members see `id`, `name` and `displayName` of the secrets of images they may use; the other fields are
+ * for admins.
  */
 export type ImagePullSecret = {
   __typename?: 'ImagePullSecret';
   createdAt: Scalars['DateTime']['output'];
+  /** Who created it (the token's `sub`); null for records made before access control. Admins only. */
+  createdBy?: Maybe<Scalars['String']['output']>;
   /** Human-friendly name (1 to 100 characters); the name when none was given. */
   displayName: Scalars['String']['output'];
   id: Scalars['ID']['output'];
@@ -213,6 +294,8 @@ export type ImagePullSecret = {
   /** The registry these credentials are for: a host name or IP address, with an optional port. */
   registryHost: Scalars['String']['output'];
   updatedAt: Scalars['DateTime']['output'];
+  /** Who changed it last (the token's `sub`). Admins only. */
+  updatedBy?: Maybe<Scalars['String']['output']>;
   username: Scalars['String']['output'];
 };
 
@@ -370,6 +453,15 @@ export type PageInfo = {
 /** The root query type; each domain's SDL file extends it. */
 export type Query = {
   __typename?: 'Query';
+  /** The audit trail, newest first, a page at a time (`first`/`last` default 20, at most 100). Admins only. */
+  auditEvents: AuditEventConnection;
+  /**
+   * The secret as a Kubernetes `.dockerconfigjson` document (`{"auths":{"<registryHost>":{"username",
+   * "password","auth"}}}`), for the component that creates pull secrets in the cluster. Only callers with
+   * the secret-reader role (AUTH_SECRET_READER_ROLE) may read it, and every read is audited.
+   * Null when there is no such secret.
+   */
+  dockerConfigJson?: Maybe<Scalars['String']['output']>;
   /** One group by id or by name (give exactly one); null when there is none. */
   group?: Maybe<Group>;
   /** Groups, a page at a time (`first`/`last` default 20, at most 100). */
@@ -389,9 +481,26 @@ export type Query = {
    * The images the given group may use (global images and images linked to the group)
    * that can run on an instance with (`gpu: true`) or without (`gpu: false`) a GPU.
    * Without a GPU only `CPU` and `UNIVERSAL` images run; with a GPU all three types do.
-   * Ordered by displayName, then name. An unknown group is a `NOT_FOUND` error.
+   * Ordered by displayName, then name. An unknown group is a `NOT_FOUND` error for admins;
+   * members may ask only for their own groups (`FORBIDDEN` otherwise).
    */
   launchableImages: Array<Image>;
+};
+
+
+/** The root query type; each domain's SDL file extends it. */
+export type QueryAuditEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AuditEventFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** The root query type; each domain's SDL file extends it. */
+export type QueryDockerConfigJsonArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -568,16 +677,23 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
-  CreateGroupInput: CreateGroupInput;
+  AuditChange: ResolverTypeWrapper<AuditChangeEntity>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  AuditEntityType: AuditEntityType;
+  AuditEvent: ResolverTypeWrapper<AuditEventEntity>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  AuditEventConnection: ResolverTypeWrapper<ConnectionEntity<AuditEventEntity>>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  AuditEventEdge: ResolverTypeWrapper<EdgeEntity<AuditEventEntity>>;
+  AuditEventFilter: AuditEventFilter;
+  AuditOperation: AuditOperation;
+  CreateGroupInput: CreateGroupInput;
   CreateImageInput: CreateImageInput;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   CreateImagePullSecretInput: CreateImagePullSecretInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Group: ResolverTypeWrapper<GroupEntity>;
   GroupConnection: ResolverTypeWrapper<ConnectionEntity<GroupEntity>>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   GroupEdge: ResolverTypeWrapper<EdgeEntity<GroupEntity>>;
   GroupFilter: GroupFilter;
   GroupOrder: GroupOrder;
@@ -595,6 +711,7 @@ export type ResolversTypes = ResolversObject<{
   ImagePullSecretOrder: ImagePullSecretOrder;
   ImagePullSecretOrderField: ImagePullSecretOrderField;
   ImageType: ImageType;
+  JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfoEntity>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -606,16 +723,21 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
-  CreateGroupInput: CreateGroupInput;
+  AuditChange: AuditChangeEntity;
   String: Scalars['String']['output'];
+  AuditEvent: AuditEventEntity;
+  ID: Scalars['ID']['output'];
+  AuditEventConnection: ConnectionEntity<AuditEventEntity>;
+  Int: Scalars['Int']['output'];
+  AuditEventEdge: EdgeEntity<AuditEventEntity>;
+  AuditEventFilter: AuditEventFilter;
+  CreateGroupInput: CreateGroupInput;
   CreateImageInput: CreateImageInput;
   Boolean: Scalars['Boolean']['output'];
-  ID: Scalars['ID']['output'];
   CreateImagePullSecretInput: CreateImagePullSecretInput;
   DateTime: Scalars['DateTime']['output'];
   Group: GroupEntity;
   GroupConnection: ConnectionEntity<GroupEntity>;
-  Int: Scalars['Int']['output'];
   GroupEdge: EdgeEntity<GroupEntity>;
   GroupFilter: GroupFilter;
   GroupOrder: GroupOrder;
@@ -629,6 +751,7 @@ export type ResolversParentTypes = ResolversObject<{
   ImagePullSecretEdge: EdgeEntity<ImagePullSecretEntity>;
   ImagePullSecretFilter: ImagePullSecretFilter;
   ImagePullSecretOrder: ImagePullSecretOrder;
+  JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfoEntity;
   Query: Record<PropertyKey, never>;
@@ -637,18 +760,49 @@ export type ResolversParentTypes = ResolversObject<{
   UpdateImagePullSecretInput: UpdateImagePullSecretInput;
 }>;
 
+export type AuditChangeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditChange'] = ResolversParentTypes['AuditChange']> = ResolversObject<{
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  newValue?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  oldValue?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+}>;
+
+export type AuditEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditEvent'] = ResolversParentTypes['AuditEvent']> = ResolversObject<{
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  changes?: Resolver<Array<ResolversTypes['AuditChange']>, ParentType, ContextType>;
+  entityId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  entityName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  entityType?: Resolver<ResolversTypes['AuditEntityType'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  operation?: Resolver<ResolversTypes['AuditOperation'], ParentType, ContextType>;
+}>;
+
+export type AuditEventConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditEventConnection'] = ResolversParentTypes['AuditEventConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['AuditEventEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['AuditEvent']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type AuditEventEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditEventEdge'] = ResolversParentTypes['AuditEventEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AuditEvent'], ParentType, ContextType>;
+}>;
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
 
 export type GroupResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Group'] = ResolversParentTypes['Group']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   images?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  updatedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type GroupConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['GroupConnection'] = ResolversParentTypes['GroupConnection']> = ResolversObject<{
@@ -665,6 +819,7 @@ export type GroupEdgeResolvers<ContextType = Context, ParentType extends Resolve
 
 export type ImageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Image'] = ResolversParentTypes['Image']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   global?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -674,6 +829,7 @@ export type ImageResolvers<ContextType = Context, ParentType extends ResolversPa
   pullSecret?: Resolver<Maybe<ResolversTypes['ImagePullSecret']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['ImageType'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  updatedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   urlFor?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<ImageUrlForArgs, 'gpu'>>;
   urlForGpu?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -694,12 +850,14 @@ export type ImageEdgeResolvers<ContextType = Context, ParentType extends Resolve
 
 export type ImagePullSecretResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImagePullSecret'] = ResolversParentTypes['ImagePullSecret']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   images?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   registryHost?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  updatedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
@@ -714,6 +872,10 @@ export type ImagePullSecretEdgeResolvers<ContextType = Context, ParentType exten
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['ImagePullSecret'], ParentType, ContextType>;
 }>;
+
+export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
+  name: 'JSON';
+}
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   createGroup?: Resolver<ResolversTypes['Group'], ParentType, ContextType, RequireFields<MutationCreateGroupArgs, 'input'>>;
@@ -736,6 +898,8 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 }>;
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, Partial<QueryAuditEventsArgs>>;
+  dockerConfigJson?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType, RequireFields<QueryDockerConfigJsonArgs, 'id'>>;
   group?: Resolver<Maybe<ResolversTypes['Group']>, ParentType, ContextType, Partial<QueryGroupArgs>>;
   groups?: Resolver<ResolversTypes['GroupConnection'], ParentType, ContextType, Partial<QueryGroupsArgs>>;
   image?: Resolver<Maybe<ResolversTypes['Image']>, ParentType, ContextType, Partial<QueryImageArgs>>;
@@ -746,6 +910,10 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
 }>;
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
+  AuditChange?: AuditChangeResolvers<ContextType>;
+  AuditEvent?: AuditEventResolvers<ContextType>;
+  AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
+  AuditEventEdge?: AuditEventEdgeResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Group?: GroupResolvers<ContextType>;
   GroupConnection?: GroupConnectionResolvers<ContextType>;
@@ -756,6 +924,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   ImagePullSecret?: ImagePullSecretResolvers<ContextType>;
   ImagePullSecretConnection?: ImagePullSecretConnectionResolvers<ContextType>;
   ImagePullSecretEdge?: ImagePullSecretEdgeResolvers<ContextType>;
+  JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;

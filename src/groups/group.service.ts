@@ -5,18 +5,24 @@ import { displayNameOr } from '../common/input-rules';
 import { findByIdOrName } from '../common/lookup';
 import { Connection } from '../db/connection';
 import { paginate, PageArgs } from '../db/keyset-pagination';
+import { scoped } from '../db/loader-helpers';
 import { inTransaction } from '../db/transaction';
 import { notFound } from '../errors';
 import type { GroupFilter, GroupOrder } from '../generated/graphql';
-import { touchImagesOfGroup } from '../images/image-relations';
+import { groupSetsOfImagesIn, touchImagesOfGroup } from '../images/image-relations';
+import { AuditEntry, diff, recordAudit } from '../audit/audit-trail';
+import type { AccessPolicy } from '../auth/access-policy';
 import type { Loaders } from '../loaders';
 import { Group } from './group.entity';
 import { CreateGroupInput, UpdateGroupInput } from './group.inputs';
+
+const AUDITED = ['name', 'displayName', 'description'] as const;
 
 export class GroupService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly loaders: Loaders,
+    private readonly access: AccessPolicy,
   ) {}
 
   find(args: { id?: string | null; name?: string | null }): Promise<Group | null> {
@@ -24,7 +30,7 @@ export class GroupService {
   }
 
   async list(filter: GroupFilter | null | undefined, orderBy: GroupOrder | null | undefined, page: PageArgs): Promise<Connection<Group>> {
-    const qb = this.dataSource.getRepository(Group).createQueryBuilder('grp');
+    const qb = scoped(this.dataSource.getRepository(Group).createQueryBuilder('grp'), this.access.visibleGroups('grp'));
     whereSearch(qb, ['name', 'displayName'], filter?.search);
     const connection = await paginate(qb, orderingOf(orderBy), page);
     for (const group of connection.nodes) this.loaders.groupById.prime(group.id, group);
@@ -40,8 +46,13 @@ export class GroupService {
       description: input.description ?? null,
       createdAt: now,
       updatedAt: now,
+      createdBy: this.access.actor,
+      updatedBy: this.access.actor,
     });
-    await inTransaction(this.dataSource, (m) => m.insert(Group, group));
+    await inTransaction(this.dataSource, async (m) => {
+      await m.insert(Group, group);
+      await recordAudit(m, this.access.actor, [{ operation: 'CREATE', entityType: 'GROUP', entity: group, changes: diff(AUDITED, null, group) }], now);
+    });
     this.loaders.groupById.prime(group.id, group);
     return group;
   }
@@ -53,9 +64,12 @@ export class GroupService {
       const next = { ...current };
       if (input.displayName !== undefined) next.displayName = displayNameOr(input.displayName, current.name);
       if (input.description !== undefined) next.description = input.description;
-      if (next.displayName === current.displayName && next.description === current.description) return current;
+      const changes = diff(AUDITED, current, next);
+      if (changes.length === 0) return current;
       next.updatedAt = new Date();
-      await m.update(Group, { id }, { displayName: next.displayName, description: next.description, updatedAt: next.updatedAt });
+      next.updatedBy = this.access.actor;
+      await m.update(Group, { id }, { displayName: next.displayName, description: next.description, updatedAt: next.updatedAt, updatedBy: next.updatedBy });
+      await recordAudit(m, this.access.actor, [{ operation: 'UPDATE', entityType: 'GROUP', entity: current, changes }], next.updatedAt);
       return Object.assign(new Group(), next);
     });
     this.loaders.groupById.clear(id).prime(id, group);
@@ -67,8 +81,24 @@ export class GroupService {
     await inTransaction(this.dataSource, async (m) => {
       const current = await m.findOneBy(Group, { id });
       if (!current) throw notFound('group', 'id', [id]);
-      await touchImagesOfGroup(m, id, new Date());
+      const now = new Date();
+      const linkedImages = await groupSetsOfImagesIn(m, id);
+      await touchImagesOfGroup(m, id, now, this.access.actor);
       await m.delete(Group, { id });
+      await recordAudit(
+        m,
+        this.access.actor,
+        [
+          ...linkedImages.map((image): AuditEntry => ({
+            operation: 'SET_GROUPS',
+            entityType: 'IMAGE',
+            entity: image,
+            changes: [{ field: 'groupIds', oldValue: image.groupIds, newValue: image.groupIds.filter((g) => g !== id) }],
+          })),
+          { operation: 'DELETE', entityType: 'GROUP', entity: current, changes: diff(AUDITED, current, null) },
+        ],
+        now,
+      );
     });
     this.loaders.groupById.clear(id);
     this.loaders.imagesByGroupId.clear(id);

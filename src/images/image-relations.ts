@@ -5,11 +5,11 @@ import { Image } from './image.entity';
  * What the group and pull-secret domains may do to images, inside their own transactions.
  * Losing a group link or a pull secret is a change to the image, so its version goes up.
  */
-export async function touchImagesOfGroup(manager: EntityManager, groupId: string, now: Date): Promise<void> {
+export async function touchImagesOfGroup(manager: EntityManager, groupId: string, now: Date, actor: string): Promise<void> {
   await manager
     .createQueryBuilder()
     .update(Image)
-    .set({ version: () => 'version + 1', updatedAt: now })
+    .set({ version: () => 'version + 1', updatedAt: now, updatedBy: actor })
     .where('id IN (SELECT imageId FROM image_group_links WHERE groupId = :groupId)', { groupId })
     .execute();
 }
@@ -18,11 +18,30 @@ export function imagesUsingPullSecret(manager: EntityManager, pullSecretId: stri
   return manager.find(Image, { select: { id: true, name: true }, where: { pullSecretId }, order: { name: 'ASC' } });
 }
 
-export async function detachPullSecret(manager: EntityManager, pullSecretId: string, now: Date): Promise<void> {
+export async function detachPullSecret(manager: EntityManager, pullSecretId: string, now: Date, actor: string): Promise<void> {
   await manager
     .createQueryBuilder()
     .update(Image)
-    .set({ pullSecretId: null, version: () => 'version + 1', updatedAt: now })
+    .set({ pullSecretId: null, version: () => 'version + 1', updatedAt: now, updatedBy: actor })
     .where('pullSecretId = :pullSecretId', { pullSecretId })
     .execute();
+}
+
+/** Each image linked to the group, with the ids of all its groups (before the group goes). */
+export async function groupSetsOfImagesIn(manager: EntityManager, groupId: string): Promise<{ id: string; name: string; groupIds: string[] }[]> {
+  const rows: { imageId: string; imageName: string; groupId: string }[] = await manager
+    .createQueryBuilder()
+    .select(['link.imageId AS imageId', 'image.name AS imageName', 'link.groupId AS groupId'])
+    .from('image_group_links', 'link')
+    .innerJoin('images', 'image', 'image.id = link.imageId')
+    .where('link.imageId IN (SELECT inner_link.imageId FROM image_group_links inner_link WHERE inner_link.groupId = :groupId)', { groupId })
+    .orderBy('link.groupId', 'ASC')
+    .getRawMany();
+  const byImage = new Map<string, { id: string; name: string; groupIds: string[] }>();
+  for (const row of rows) {
+    const image = byImage.get(row.imageId) ?? { id: row.imageId, name: row.imageName, groupIds: [] };
+    image.groupIds.push(row.groupId);
+    byImage.set(row.imageId, image);
+  }
+  return [...byImage.values()];
 }

@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
+import { AuditChange, AuditOperation } from '../audit/audit-event.entity';
+import { diff, recordAudit } from '../audit/audit-trail';
 import { orderingOf, whereSearch } from '../common/list-query';
 import { findByIdOrName } from '../common/lookup';
 import { Connection } from '../db/connection';
 import { ConcurrentChangeError } from '../db/database-errors';
 import { paginate, PageArgs } from '../db/keyset-pagination';
+import { scoped } from '../db/loader-helpers';
 import { inTransaction } from '../db/transaction';
-import { conflict, notFound } from '../errors';
+import { conflict, forbidden, notFound } from '../errors';
 import type { ImageFilter, ImageOrder } from '../generated/graphql';
 import { assertGroupsExist } from '../groups/group.service';
+import type { AccessPolicy } from '../auth/access-policy';
 import type { Loaders } from '../loaders';
 import { assertPullSecretExists } from '../pull-secrets/image-pull-secret.service';
 import { ImageGroupLink } from './image-group-link.entity';
@@ -17,12 +21,14 @@ import { CreateImageInput, UpdateImageInput } from './image.inputs';
 import { applyImagePatch, changedFields, typesRunnableOn } from './image.rules';
 
 const IMAGE_ALIAS = 'image';
+const AUDITED = ['name', 'displayName', 'description', 'type', 'url', 'urlForGpu', 'pullSecretId', 'global'] as const;
 const LINKED_TO_GROUP = `${IMAGE_ALIAS}.id IN (SELECT link.imageId FROM image_group_links link WHERE link.groupId = :groupId)`;
 
 export class ImageService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly loaders: Loaders,
+    private readonly access: AccessPolicy,
   ) {}
 
   find(args: { id?: string | null; name?: string | null }): Promise<Image | null> {
@@ -30,14 +36,18 @@ export class ImageService {
   }
 
   async list(filter: ImageFilter | null | undefined, orderBy: ImageOrder | null | undefined, page: PageArgs): Promise<Connection<Image>> {
-    const qb = this.dataSource.getRepository(Image).createQueryBuilder(IMAGE_ALIAS);
+    const qb = scoped(this.dataSource.getRepository(Image).createQueryBuilder(IMAGE_ALIAS), this.access.visibleImages(IMAGE_ALIAS));
     whereSearch(qb, ['name', 'displayName', 'description'], filter?.search);
     if (filter?.types != null) {
       if (filter.types.length === 0) qb.andWhere('1 = 0');
       else qb.andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: filter.types });
     }
     if (filter?.global != null) qb.andWhere(`${IMAGE_ALIAS}.global = :global`, { global: filter.global });
-    if (filter?.groupId != null) qb.andWhere(LINKED_TO_GROUP, { groupId: filter.groupId });
+    if (filter?.groupId != null) {
+      qb.andWhere(LINKED_TO_GROUP, { groupId: filter.groupId });
+      // Which visible images a member's foreign group links to is the group's business, not theirs.
+      scoped(qb, this.access.visibleGroupId(':groupId'));
+    }
     if (filter?.pullSecretId != null) qb.andWhere(`${IMAGE_ALIAS}.pullSecretId = :pullSecretId`, { pullSecretId: filter.pullSecretId });
     const connection = await paginate(qb, orderingOf(orderBy), page);
     this.prime(connection.nodes);
@@ -47,7 +57,12 @@ export class ImageService {
   /** The images a group may use (global or linked) that can run on the instance, in display order. */
   async launchable(groupId: string, gpu: boolean): Promise<Image[]> {
     const group = await this.loaders.groupById.load(groupId);
-    if (!group) throw notFound('group', 'groupId', [groupId]);
+    if (!group || !this.access.isMemberOf(group)) {
+      // A member learns nothing about groups that are not theirs, not even whether they exist.
+      if (!this.access.isAdmin) throw forbidden('launchableImages is only for groups you belong to', 'groupId');
+      throw notFound('group', 'groupId', [groupId]);
+    }
+    // Every image a member's own group may use is visible to that member: no further scope needed.
     const images = await this.dataSource
       .getRepository(Image)
       .createQueryBuilder(IMAGE_ALIAS)
@@ -75,6 +90,8 @@ export class ImageService {
       version: 1,
       createdAt: now,
       updatedAt: now,
+      createdBy: this.access.actor,
+      updatedBy: this.access.actor,
     });
     const image = applyImagePatch(blank, input);
     const groupIds = unique(input.groupIds ?? []);
@@ -83,6 +100,8 @@ export class ImageService {
       await assertGroupsExist(m, groupIds, 'groupIds');
       await m.insert(Image, image);
       await insertLinks(m, image.id, groupIds);
+      const groupChange = groupIds.length > 0 ? [{ field: 'groupIds', oldValue: null, newValue: [...groupIds].sort() }] : [];
+      await this.audit(m, 'CREATE', image, [...diff(AUDITED, null, image), ...groupChange], now);
     });
     this.prime([image]);
     return image;
@@ -95,7 +114,9 @@ export class ImageService {
       const changes = changedFields(current, next);
       if (Object.keys(changes).length === 0) return current;
       if (changes.pullSecretId != null) await assertPullSecretExists(m, changes.pullSecretId, 'pullSecretId');
-      return this.bumpVersion(m, current, next, changes, input.expectedVersion != null);
+      const updated = await this.bumpVersion(m, current, next, changes, input.expectedVersion != null);
+      await this.audit(m, 'UPDATE', current, diff(AUDITED, current, next), updated.updatedAt);
+      return updated;
     });
     this.forget(id);
     this.prime([image]);
@@ -104,8 +125,14 @@ export class ImageService {
 
   async delete(id: string): Promise<string> {
     await inTransaction(this.dataSource, async (m) => {
+      const current = await m.findOneBy(Image, { id });
+      if (!current) throw notFound('image', 'id', [id]);
+      const groupIds = await linkedGroupIds(m, id);
       const result = await m.delete(Image, { id });
+      // Someone else deleted it between the read and the delete: report it as they would see it.
       if (!result.affected) throw notFound('image', 'id', [id]);
+      const groupChange = groupIds.length > 0 ? [{ field: 'groupIds', oldValue: groupIds, newValue: null }] : [];
+      await this.audit(m, 'DELETE', current, [...diff(AUDITED, current, null), ...groupChange]);
     });
     this.forget(id);
     return id;
@@ -117,13 +144,14 @@ export class ImageService {
     const image = await inTransaction(this.dataSource, async (m) => {
       const current = await this.lockedCurrent(m, imageId, 'imageId');
       await assertGroupsExist(m, wanted, 'groupIds');
-      const existing = (await m.find(ImageGroupLink, { where: { imageId } })).map((l) => l.groupId);
+      const existing = await linkedGroupIds(m, imageId);
       const toRemove = existing.filter((g) => !wanted.includes(g));
       const toAdd = wanted.filter((g) => !existing.includes(g));
       if (toRemove.length === 0 && toAdd.length === 0) return current;
       const next = await this.bumpVersion(m, current, current, {}, false);
       if (toRemove.length > 0) await m.delete(ImageGroupLink, { imageId, groupId: In(toRemove) });
       await insertLinks(m, imageId, toAdd);
+      await this.audit(m, 'SET_GROUPS', current, [{ field: 'groupIds', oldValue: existing, newValue: [...wanted].sort() }], next.updatedAt);
       return next;
     });
     this.forget(imageId);
@@ -145,12 +173,17 @@ export class ImageService {
   private async bumpVersion(m: EntityManager, current: Image, next: Image, changes: Partial<Image>, strict: boolean): Promise<Image> {
     const updatedAt = new Date();
     const version = current.version + 1;
-    const result = await m.update(Image, { id: current.id, version: current.version }, { ...changes, version, updatedAt });
+    const updatedBy = this.access.actor;
+    const result = await m.update(Image, { id: current.id, version: current.version }, { ...changes, version, updatedAt, updatedBy });
     if (result.affected !== 1) {
       if (strict) throw staleVersion(current.version);
       throw new ConcurrentChangeError();
     }
-    return Object.assign(new Image(), next, { version, updatedAt });
+    return Object.assign(new Image(), next, { version, updatedAt, updatedBy });
+  }
+
+  private audit(m: EntityManager, operation: AuditOperation, image: Image, changes: AuditChange[], at?: Date): Promise<void> {
+    return recordAudit(m, this.access.actor, [{ operation, entityType: 'IMAGE', entity: image, changes }], at);
   }
 
   private prime(images: Image[]): void {
@@ -180,6 +213,11 @@ function staleVersion(expected: number, actual?: number) {
 
 function unique(ids: string[]): string[] {
   return [...new Set(ids)];
+}
+
+async function linkedGroupIds(m: EntityManager, imageId: string): Promise<string[]> {
+  const links = await m.find(ImageGroupLink, { where: { imageId }, order: { groupId: 'ASC' } });
+  return links.map((l) => l.groupId);
 }
 
 async function insertLinks(m: EntityManager, imageId: string, groupIds: string[]): Promise<void> {

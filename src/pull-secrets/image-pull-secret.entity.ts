@@ -9,7 +9,8 @@ export class ImagePullSecret extends NamedEntity {
   @Column({ type: 'varchar', length: 255 })
   username: string;
 
-  // select: false keeps the write-only password out of every ordinary read.
-  @Column({ type: 'varchar', length: 1024, select: false })
+  // select: false keeps the write-only password out of every ordinary read; it is stored sealed
+  // (see password-cipher.ts), never in clear.
+  @Column({ type: 'text', select: false })
   password?: string;
 }

@@ -6,6 +6,7 @@ export const pullSecretResolvers: Resolvers = {
   Query: {
     imagePullSecret: (_, args, { services }) => services.pullSecrets.find(args),
     imagePullSecrets: (_, { filter, orderBy, ...page }, { services }) => services.pullSecrets.list(filter, orderBy, page),
+    dockerConfigJson: (_, { id }, { services }) => services.pullSecrets.dockerConfigJson(id),
   },
   Mutation: {
     createImagePullSecret: async (_, { input }, { services }) =>

@@ -28,4 +28,6 @@ export const UPDATE_PULL_SECRET = `mutation UpdatePullSecret($id: ID!, $input: U
 export const DELETE_PULL_SECRET = 'mutation DeletePullSecret($id: ID!, $detach: Boolean) { deleteImagePullSecret(id: $id, detach: $detach) }';
 export const PULL_SECRET_BY_ID = `query PullSecretById($id: ID) { imagePullSecret(id: $id) { ${PULL_SECRET_FIELDS} } }`;
 
+export const DOCKER_CONFIG_JSON = 'query DockerConfigJson($id: ID!) { dockerConfigJson(id: $id) }';
+
 export const LAUNCHABLE = 'query Launchable($groupId: ID!, $gpu: Boolean!) { launchableImages(groupId: $groupId, gpu: $gpu) { name type url: urlFor(gpu: $gpu) } }';

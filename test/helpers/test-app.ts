@@ -3,6 +3,14 @@ import { DataSource } from 'typeorm';
 import { createDataSource, sqlLogger } from '../../src/db/data-source';
 import { createServer, RunningServer } from '../../src/server';
 import { createTestDatabase, TestDatabase } from './test-database';
+import { createTokenVerifier } from '../../src/auth/token-verifier';
+import { mintToken, TokenClaims } from '../../src/auth/tokens';
+import { AuthConfig, loadConfig } from '../../src/config';
+import { resolveKeys } from '../../src/keys';
+import { PasswordCipher } from '../../src/pull-secrets/password-cipher';
+
+/** A fixed 32-byte key in base64, for tests only. */
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface GraphQLErrorShape {
   message: string;
@@ -18,59 +26,68 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   text: string;
 }
 
-export interface TestApp {
-  url: string;
-  dataSource: DataSource;
-  /** What the server logged through the error formatter (masked errors' details). */
-  serverErrors: string[];
+/** Sends operations as one caller (a token, or none). */
+export interface Client {
   request<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
   /** Runs an operation that must succeed and returns its data. */
   ok<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<T>;
   /** Runs an operation that must fail and returns its first error. */
   fails(query: string, variables?: Record<string, unknown>): Promise<GraphQLErrorShape>;
+}
+
+/** The app's own methods act as an admin (sub "test-admin"). */
+export interface TestApp extends Client {
+  url: string;
+  dataSource: DataSource;
+  auth: AuthConfig;
+  /** What the server logged through the error formatter (masked errors' details). */
+  serverErrors: string[];
+  /** A client sending `token` (a string), or no Authorization header at all (null). */
+  as(token: string | null): Client;
+  /** A client with a freshly minted token for these claims. */
+  caller(claims: TokenClaims): Promise<Client>;
+  mint(claims: TokenClaims): Promise<string>;
   /** SQL statements the request issued. */
   countStatements(run: () => Promise<unknown>): Promise<{ count: number; statements: string[] }>;
   rowCount(table: string, where?: string, params?: unknown[]): Promise<number>;
   close(): Promise<void>;
 }
 
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
+
+export interface TestAppOptions {
+  logSql?: boolean;
+  /** Settings as the environment would give them (AUTH_*), on top of an HS256 test secret. */
+  env?: Record<string, string>;
+}
+
 /** The real service over HTTP on a random port, on a fresh database of the configured kind. */
-export async function startTestApp(options: { logSql?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database: TestDatabase = await createTestDatabase();
   const dataSource = createDataSource(database.config, { poolSize: 5, logSql: options.logSql });
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });
+  const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, ...options.env });
+  const keys = resolveKeys(config);
   const serverErrors: string[] = [];
   const server: RunningServer = await createServer({ port: 0, host: '127.0.0.1' }, dataSource, {
+    verify: createTokenVerifier(config.auth, keys.signingSecret),
+    cipher: new PasswordCipher(keys.secretsKey, keys.previousSecretsKey),
     logError: (message) => serverErrors.push(message),
   });
-
-  const request = async <T>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> => {
-    const response = await fetch(server.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query, variables }),
-    });
-    const text = await response.text();
-    const body = JSON.parse(text) as { data?: T; errors?: GraphQLErrorShape[] };
-    return { status: response.status, data: body.data, errors: body.errors, text };
-  };
+  const mint = (claims: TokenClaims) => mintToken(new TextEncoder().encode(TEST_JWT_SECRET), config.auth, claims);
+  const as = (token: string | null) => clientFor(server.url, token);
+  const admin = as(await mint({ sub: 'test-admin', admin: true }));
 
   return {
+    ...admin,
     url: server.url,
     dataSource,
+    auth: config.auth,
     serverErrors,
-    request,
-    ok: async <T>(query: string, variables?: Record<string, unknown>) => {
-      const response = await request<T>(query, variables);
-      if (response.errors?.length) throw new Error(`expected success, got ${JSON.stringify(response.errors, null, 2)}`);
-      return response.data as T;
-    },
-    fails: async (query, variables) => {
-      const response = await request(query, variables);
-      if (!response.errors?.length) throw new Error(`expected an error, got ${JSON.stringify(response.data)}`);
-      return response.errors[0];
-    },
+    as,
+    mint,
+    caller: async (claims) => as(await mint(claims)),
     countStatements: async (run) => {
       const logger = sqlLogger(dataSource);
       logger.recorded = [];
@@ -90,6 +107,30 @@ export async function startTestApp(options: { logSql?: boolean } = {}): Promise<
       await server.stop();
       await dataSource.destroy();
       await database.drop();
+    },
+  };
+}
+
+function clientFor(url: string, token: string | null): Client {
+  const request = async <T>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+    const text = await response.text();
+    const body = JSON.parse(text) as { data?: T; errors?: GraphQLErrorShape[] };
+    return { status: response.status, data: body.data, errors: body.errors, text };
+  };
+  return {
+    request,
+    ok: async <T>(query: string, variables?: Record<string, unknown>) => {
+      const response = await request<T>(query, variables);
+      if (response.errors?.length) throw new Error(`expected success, got ${JSON.stringify(response.errors, null, 2)}`);
+      return response.data as T;
+    },
+    fails: async (query, variables) => {
+      const response = await request(query, variables);
+      if (!response.errors?.length) throw new Error(`expected an error, got ${JSON.stringify(response.data)}`);
+      return response.errors[0];
     },
   };
 }

@@ -1,4 +1,5 @@
-import { MigrationInterface, QueryRunner, Table, TableColumnOptions, TableForeignKey, TableIndex } from 'typeorm';
+import { MigrationInterface, QueryRunner, Table, TableForeignKey, TableIndex } from 'typeorm';
+import { columnFactory } from './column-factory';
 
 /**
  * Written once for both dialects with the schema-builder API. The only dialect choice is the
@@ -124,30 +125,4 @@ function orderingIndexes(table: string): TableIndex[] {
   return ['displayName', 'createdAt', 'updatedAt'].map(
     (column) => new TableIndex({ name: `IDX_${table}_${column}_id`, columnNames: [column, 'id'] }),
   );
-}
-
-function columnFactory(queryRunner: QueryRunner) {
-  const sqlite = queryRunner.connection.options.type === 'better-sqlite3';
-  const textOptions: Partial<TableColumnOptions> = sqlite
-    ? { collation: 'NOCASE' }
-    : { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' };
-  return {
-    id: (): TableColumnOptions => ({
-      name: 'id',
-      type: 'varchar',
-      length: '36',
-      isPrimary: true,
-      isNullable: false,
-      ...(sqlite ? {} : { charset: 'ascii', collation: 'ascii_bin' }),
-    }),
-    text: (name: string, length: number, nullable = false): TableColumnOptions => ({
-      name,
-      type: 'varchar',
-      length: String(length),
-      isNullable: nullable,
-      ...textOptions,
-    }),
-    timestamps: (): TableColumnOptions[] =>
-      ['createdAt', 'updatedAt'].map((name) => ({ name, type: 'datetime', precision: 3, isNullable: false })),
-  };
 }

@@ -1,0 +1,122 @@
+import { defaultFieldResolver, GraphQLFieldResolver, GraphQLObjectType, GraphQLSchema } from 'graphql';
+import { forbidden } from '../errors';
+import type { Caller } from './caller';
+import { nameKey } from '../db/loader-helpers';
+
+/**
+ * Who may see and change what: the one place the rules live. Resolvers meet them through the
+ * field rules below (applied to the schema once); loaders and list queries through the SQL scopes,
+ * so a hidden record is never loaded, whichever relation or filter reaches for it.
+ *
+ * - Admins: everything.
+ * - Members (any other verified caller): read-only; images that are global or linked to one of
+ *   their groups; only their own groups; of a pull secret only id, name and displayName.
+ */
+
+/** Fields only admins may resolve; '*' is every field of the type. */
+const ADMIN_ONLY: Record<string, readonly string[] | '*'> = {
+  Mutation: '*',
+  Query: ['imagePullSecret', 'imagePullSecrets', 'auditEvents'],
+  Image: ['createdBy', 'updatedBy'],
+  Group: ['createdBy', 'updatedBy'],
+  ImagePullSecret: ['registryHost', 'username', 'images', 'createdAt', 'updatedAt', 'createdBy', 'updatedBy'],
+};
+
+/** Fields only callers with the secret-reader role may resolve (being an admin is not enough). */
+const SECRET_READER_ONLY: Record<string, readonly string[]> = {
+  Query: ['dockerConfigJson'],
+};
+
+export interface SqlCondition {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+export class AccessPolicy {
+  constructor(readonly caller: Caller) {}
+
+  get actor(): string {
+    return this.caller.sub;
+  }
+
+  get isAdmin(): boolean {
+    return this.caller.isAdmin;
+  }
+
+  requireAdmin(what: string): void {
+    if (!this.caller.isAdmin) throw forbidden(`${what} is for admins only`);
+  }
+
+  requireSecretReader(what: string): void {
+    if (!this.caller.canReadSecrets) throw forbidden(`${what} needs the secret-reader role`);
+  }
+
+  /** Whether the caller may act for the group (launch from it): admins always, members for their own. */
+  isMemberOf(group: { name: string }): boolean {
+    return this.caller.isAdmin || this.caller.groupNames.some((name) => nameKey(name) === nameKey(group.name));
+  }
+
+  /** `column` holds the id of a group the caller may see; undefined when every group is visible. */
+  visibleGroupId(column: string): SqlCondition | undefined {
+    if (this.caller.isAdmin) return undefined;
+    if (this.caller.groupNames.length === 0) return { sql: '1 = 0', params: {} };
+    // Names compare with the column's case-insensitive collation, as uniqueness does.
+    return {
+      sql: `${column} IN (SELECT scope_group.id FROM user_groups scope_group WHERE scope_group.name IN (:...scopeGroupNames))`,
+      params: { scopeGroupNames: this.caller.groupNames },
+    };
+  }
+
+  /** Images (under `alias`) the caller may use: global, or linked to one of the caller's groups. */
+  visibleImages(alias: string): SqlCondition | undefined {
+    const linked = this.visibleGroupId('scope_link.groupId');
+    if (!linked) return undefined;
+    return {
+      sql: `(${alias}.global = :scopeGlobal OR ${alias}.id IN (SELECT scope_link.imageId FROM image_group_links scope_link WHERE ${linked.sql}))`,
+      params: { ...linked.params, scopeGlobal: true },
+    };
+  }
+
+  visibleGroups(alias: string): SqlCondition | undefined {
+    return this.visibleGroupId(`${alias}.id`);
+  }
+
+  /** Pull secrets of images the caller may use (only their names are then readable). */
+  visiblePullSecrets(alias: string): SqlCondition | undefined {
+    const images = this.visibleImages('scope_image');
+    if (!images) return undefined;
+    return {
+      sql: `${alias}.id IN (SELECT scope_image.pullSecretId FROM images scope_image WHERE ${images.sql})`,
+      params: images.params,
+    };
+  }
+}
+
+interface WithAccess {
+  access: AccessPolicy;
+}
+
+/** Wraps the restricted fields' resolvers with their checks; refuses rules that name no field. */
+export function applyFieldRules(schema: GraphQLSchema): GraphQLSchema {
+  guard(schema, ADMIN_ONLY, (access, what) => access.requireAdmin(what));
+  guard(schema, SECRET_READER_ONLY, (access, what) => access.requireSecretReader(what));
+  return schema;
+}
+
+function guard(schema: GraphQLSchema, rules: Record<string, readonly string[] | '*'>, check: (access: AccessPolicy, what: string) => void): void {
+  for (const [typeName, fieldNames] of Object.entries(rules)) {
+    const type = schema.getType(typeName);
+    if (!(type instanceof GraphQLObjectType)) throw new Error(`access rule names unknown type ${typeName}`);
+    const fields = type.getFields();
+    for (const fieldName of fieldNames === '*' ? Object.keys(fields) : fieldNames) {
+      const field = fields[fieldName];
+      if (!field) throw new Error(`access rule names unknown field ${typeName}.${fieldName}`);
+      const resolve: GraphQLFieldResolver<unknown, WithAccess> = field.resolve ?? defaultFieldResolver;
+      const what = typeName === 'Query' || typeName === 'Mutation' ? fieldName : `${typeName}.${fieldName}`;
+      field.resolve = (parent, args, context: WithAccess, info) => {
+        check(context.access, what);
+        return resolve(parent, args, context, info);
+      };
+    }
+  }
+}

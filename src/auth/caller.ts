@@ -1,0 +1,44 @@
+import type { JWTPayload } from 'jose';
+import type { AuthConfig } from '../config';
+
+/** Who is calling, as the verified token says. */
+export interface Caller {
+  sub: string;
+  roles: string[];
+  /** Group names as the token lists them, without Keycloak's leading "/". */
+  groupNames: string[];
+  isAdmin: boolean;
+  canReadSecrets: boolean;
+}
+
+export function callerFromClaims(claims: JWTPayload, auth: AuthConfig): Caller | undefined {
+  if (typeof claims.sub !== 'string' || claims.sub.length === 0) return undefined;
+  const roles = stringList(claimAt(claims, auth.rolesClaim));
+  // Keycloak's group mapper sends "/name" (full path); a nested "/parent/child" keeps its inner
+  // slash and so matches no group, rather than granting a same-named top-level one.
+  const groupNames = stringList(claimAt(claims, auth.groupsClaim)).map((g) => g.replace(/^\//, ''));
+  return {
+    sub: claims.sub,
+    roles,
+    groupNames,
+    isAdmin: roles.includes(auth.adminRole),
+    canReadSecrets: roles.includes(auth.secretReaderRole),
+  };
+}
+
+/** A claim by name, or by dotted path (`realm_access.roles`) when no claim has the literal name. */
+function claimAt(claims: JWTPayload, path: string): unknown {
+  if (path in claims) return claims[path];
+  let value: unknown = claims;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+function stringList(value: unknown): string[] {
+  if (typeof value === 'string') return value ? [value] : [];
+  if (!Array.isArray(value)) return [];
+  return value.filter((v): v is string => typeof v === 'string' && v.length > 0);
+}

@@ -1,0 +1,56 @@
+import { createRemoteJWKSet, errors as joseErrors, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
+import type { AuthConfig } from '../config';
+import { unauthenticated } from '../errors';
+import { Caller, callerFromClaims } from './caller';
+
+export type VerifyAuthorization = (authorization: string | undefined) => Promise<Caller>;
+
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/**
+ * Turns an `Authorization: Bearer <JWT>` header into a Caller or an UNAUTHENTICATED error.
+ * `signingSecret` is the HS256 secret (AUTH_JWT_SECRET or dev mode's); otherwise the JWKS URL is used.
+ */
+export function createTokenVerifier(auth: AuthConfig, signingSecret?: Uint8Array): VerifyAuthorization {
+  const key: Uint8Array | JWTVerifyGetKey = signingSecret ?? jwksFor(auth);
+  const options = {
+    algorithms: signingSecret ? ['HS256'] : ASYMMETRIC_ALGORITHMS,
+    issuer: auth.issuer,
+    audience: auth.audience,
+    clockTolerance: auth.clockToleranceSeconds,
+  };
+  return async (authorization) => {
+    const token = /^Bearer +(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+    if (!token) throw unauthenticated(authorization ? 'the Authorization header must be "Bearer <token>"' : 'no bearer token');
+    let claims: JWTPayload;
+    try {
+      // jwtVerify's overloads split on the key's type; both branches take the same options.
+      ({ payload: claims } = await jwtVerify(token, key as Uint8Array, options));
+    } catch (error) {
+      throw unauthenticated(reasonFor(error));
+    }
+    const caller = callerFromClaims(claims, auth);
+    if (!caller) throw unauthenticated('the token has no subject (sub)');
+    return caller;
+  };
+}
+
+function jwksFor(auth: AuthConfig): JWTVerifyGetKey {
+  if (!auth.jwksUrl) throw new Error('createTokenVerifier needs a signing secret or AUTH_JWKS_URL');
+  // jose caches the key set and refetches it (rate-limited) when a token names an unknown key id.
+  return createRemoteJWKSet(new URL(auth.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
+}
+
+/** A short, fixed reason: never the library's message, which can describe key material. */
+function reasonFor(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'the token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'the token is not valid yet';
+    return `the token's "${error.claim}" claim is not accepted`;
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm this service does not accept';
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'the token is signed with an unknown key';
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return 'the signing keys cannot be fetched';
+  return 'the token is malformed';
+}
