@@ -47,3 +47,51 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'ftp://user:hunter2@host/db' })).toThrow(/^(?!.*hunter2)/);
   });
 });
+
+describe('loadConfig: authentication and secrets', () => {
+  const key = Buffer.alloc(32, 1).toString('base64');
+
+  it('runs in dev mode without auth settings outside production, with Keycloak-friendly claim defaults', () => {
+    expect(loadConfig({}).auth).toMatchObject({
+      devMode: true,
+      rolesClaim: 'roles',
+      adminRole: 'admin',
+      groupsClaim: 'groups',
+      secretReaderRole: 'secret-reader',
+      clockToleranceSeconds: 30,
+    });
+  });
+
+  it('reads an HS256 secret or a JWKS URL, with issuer and audience', () => {
+    const hs = loadConfig({ AUTH_JWT_SECRET: 's'.repeat(32), AUTH_ISSUER: 'https://sso/realms/x', AUTH_AUDIENCE: 'catalog' }).auth;
+    expect(hs).toMatchObject({ devMode: false, jwtSecret: 's'.repeat(32), issuer: 'https://sso/realms/x', audience: 'catalog' });
+    expect(loadConfig({ AUTH_JWKS_URL: 'https://sso/certs' }).auth).toMatchObject({ devMode: false, jwksUrl: 'https://sso/certs' });
+  });
+
+  it('reads SECRETS_KEY and SECRETS_KEY_PREVIOUS as 32-byte keys', () => {
+    const previous = Buffer.alloc(32, 2).toString('base64');
+    const { secrets } = loadConfig({ SECRETS_KEY: key, SECRETS_KEY_PREVIOUS: previous });
+    expect(secrets.key?.equals(Buffer.alloc(32, 1))).toBe(true);
+    expect(secrets.previousKey?.equals(Buffer.alloc(32, 2))).toBe(true);
+  });
+
+  it.each([
+    [{ NODE_ENV: 'production', SECRETS_KEY: key }, /NODE_ENV=production needs authentication/],
+    [{ NODE_ENV: 'production', AUTH_JWT_SECRET: 's'.repeat(32) }, /NODE_ENV=production needs SECRETS_KEY/],
+    [{ AUTH_JWT_SECRET: 'short' }, /at least 32 bytes/],
+    [{ AUTH_JWT_SECRET: 's'.repeat(32), AUTH_JWKS_URL: 'https://sso/certs' }, /not both/],
+    [{ AUTH_JWKS_URL: 'file:///etc/keys' }, /http\(s\) URL/],
+    [{ SECRETS_KEY: 'not-base64!' }, /SECRETS_KEY must be 32 bytes/],
+    [{ SECRETS_KEY: Buffer.alloc(16).toString('base64') }, /SECRETS_KEY must be 32 bytes/],
+    [{ SECRETS_KEY_PREVIOUS: 'short' }, /SECRETS_KEY_PREVIOUS must be 32 bytes/],
+    [{ AUTH_CLOCK_TOLERANCE_SECONDS: '-1' }, /AUTH_CLOCK_TOLERANCE_SECONDS/],
+  ])('refuses %p with a clear message', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('never repeats a secret setting in its message', () => {
+    expect(() => loadConfig({ AUTH_JWT_SECRET: 'hunter2-short' })).toThrow(/^(?!.*hunter2)/);
+    expect(() => loadConfig({ SECRETS_KEY: 'hunter2hunter2' })).toThrow(/^(?!.*hunter2)/);
+  });
+});

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { AuditChange, AuditEntityType, AuditEvent, AuditOperation, AuditValue } from './audit-event.entity';
 
@@ -21,7 +21,7 @@ export async function recordAudit(manager: EntityManager, actor: string, entries
   await manager.insert(
     AuditEvent,
     entries.map((entry) => ({
-      id: randomUUID(),
+      id: timeOrderedId(at.getTime()),
       occurredAt: at,
       actor,
       operation: entry.operation,
@@ -48,4 +48,27 @@ function auditValue(value: unknown): AuditValue {
   if (value === undefined || value === null) return null;
   if (value instanceof Date) return value.toISOString();
   return value as AuditValue;
+}
+
+let lastMs = 0;
+let sequence = 0;
+
+/**
+ * A UUIDv7 whose 12-bit counter keeps ids from one process increasing within a millisecond: the
+ * trail is ordered by time and then id, so events of one request (or of quick successive ones)
+ * list in the order they were written.
+ */
+function timeOrderedId(nowMs: number): string {
+  if (nowMs > lastMs) {
+    lastMs = nowMs;
+    sequence = 0;
+  } else if (++sequence > 0xfff) {
+    lastMs++;
+    sequence = 0;
+  }
+  const time = lastMs.toString(16).padStart(12, '0');
+  const random = randomBytes(8);
+  random[0] = (random[0] & 0x3f) | 0x80;
+  const tail = random.toString('hex');
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${sequence.toString(16).padStart(3, '0')}-${tail.slice(0, 4)}-${tail.slice(4)}`;
 }

@@ -38,6 +38,8 @@ export interface Client {
 /** The app's own methods act as an admin (sub "test-admin"). */
 export interface TestApp extends Client {
   url: string;
+  /** DATABASE_URL of this app's database, for starting other processes on it. */
+  databaseUrl: string;
   dataSource: DataSource;
   auth: AuthConfig;
   /** What the server logged through the error formatter (masked errors' details). */
@@ -82,6 +84,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   return {
     ...admin,
     url: server.url,
+    databaseUrl: database.url,
     dataSource,
     auth: config.auth,
     serverErrors,
