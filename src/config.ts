@@ -14,6 +14,8 @@ export interface Config {
   dbPoolSize: number;
   /** Logs each SQL statement's text (never its parameters). */
   logSql: boolean;
+  /** Serve GraphiQL at GET /graphql to browsers (default on, off in production). */
+  graphiql: boolean;
   /** Where dev mode keeps its generated signing secret and secrets key. */
   dataDir: string;
   auth: AuthConfig;
@@ -63,6 +65,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbPoolSize: parseIntSetting(env, 'DB_POOL_SIZE', 10, 1, 1000),
     logSql: parseBoolSetting(env, 'LOG_SQL', false),
     dataDir: nonBlank(env.DATA_DIR) ?? './data',
+    graphiql: parseBoolSetting(env, 'GRAPHIQL', nodeEnv !== 'production'),
     auth: parseAuth(env, nodeEnv),
     secrets: parseSecrets(env, nodeEnv),
   };

@@ -17,10 +17,13 @@ async function main(): Promise<void> {
   const cipher = new PasswordCipher(keys.secretsKey, keys.previousSecretsKey);
   const { resealed } = await resealPasswords(dataSource, cipher, { clearOnly: true });
   if (resealed > 0) console.log(`image-catalog: sealed ${resealed} registry password(s) that an earlier version stored in clear`);
-  const server = await createServer(config, dataSource, { verify: createTokenVerifier(config.auth, keys.signingSecret), cipher });
+  const signingSecret = keys.signingSecret;
+  const devToken = config.auth.devMode && signingSecret ? () => mintToken(signingSecret, config.auth, { sub: 'dev-admin', admin: true }) : undefined;
+  const server = await createServer(config, dataSource, { verify: createTokenVerifier(config.auth, signingSecret), cipher, devToken });
   console.log(`image-catalog: GraphQL at ${server.url} (database ${config.databaseLabel})`);
-  if (config.auth.devMode && keys.signingSecret) {
-    const token = await mintToken(keys.signingSecret, config.auth, { sub: 'dev-admin', admin: true });
+  if (config.graphiql) console.log(`image-catalog: GraphiQL at ${server.url} (open it in a browser)`);
+  if (devToken) {
+    const token = await devToken();
     console.log('image-catalog: DEV MODE (no AUTH_JWT_SECRET or AUTH_JWKS_URL): tokens are signed with a secret kept in');
     console.log(`image-catalog: ${config.dataDir}; never run like this in production. Admin token, valid 12 hours:`);
     console.log(`Authorization: Bearer ${token}`);

@@ -11,6 +11,7 @@ import type { Config } from './config';
 import { Context, createContext } from './context';
 import { createFormatError } from './errors';
 import { buildSchema } from './schema';
+import { graphiqlRoutes } from './graphiql/graphiql.routes';
 import type { VerifyAuthorization } from './auth/token-verifier';
 import type { PasswordCipher } from './pull-secrets/password-cipher';
 
@@ -26,10 +27,12 @@ export interface ServerOptions {
   /** Seals and opens registry passwords. */
   cipher: PasswordCipher;
   logError?: (message: string) => void;
+  /** Dev mode: mints the admin token GraphiQL's page is prefilled with. */
+  devToken?: () => Promise<string>;
 }
 
 /** Apollo behind express: GraphQL at /graphql. Used by main.ts and by the tests. */
-export async function createServer(config: Pick<Config, 'port' | 'host'>, dataSource: DataSource, options: ServerOptions): Promise<RunningServer> {
+export async function createServer(config: Pick<Config, 'port' | 'host' | 'graphiql'>, dataSource: DataSource, options: ServerOptions): Promise<RunningServer> {
   const app = express();
   const httpServer = http.createServer(app);
   const apollo = new ApolloServer<Context>({
@@ -41,13 +44,14 @@ export async function createServer(config: Pick<Config, 'port' | 'host'>, dataSo
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      // The default landing page loads Apollo Sandbox from a CDN; an offline GraphiQL replaces it later.
+      // The default landing page loads Apollo Sandbox from a CDN; our own GraphiQL replaces it.
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
     ],
   });
   await apollo.start();
 
+  if (config.graphiql) app.use(graphiqlRoutes({ endpoint: '/graphql', devToken: options.devToken }));
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),

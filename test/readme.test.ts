@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,35 @@ describe('the README', () => {
     expect(launchable.data?.launchableImages).toEqual([
       { name: 'base-notebook', url: 'jupyter/base-notebook:2023-10-20' },
     ]);
+  });
+
+  it('prints a dev admin token at start and prefills GraphiQL with a working one', async () => {
+    expect(output).toContain('DEV MODE');
+    const html = await (await fetch(url, { headers: { accept: 'text/html' } })).text();
+    const settings = JSON.parse(/id="graphiql-settings">(.*?)<\/script>/s.exec(html)?.[1] ?? '{}') as { headers: string };
+    const authorization = (JSON.parse(settings.headers) as { Authorization: string }).Authorization;
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization },
+      body: JSON.stringify({ query: '{ images { totalCount } }' }),
+    });
+    expect(((await response.json()) as { data: unknown }).data).toEqual({ images: { totalCount: 2 } });
+  });
+
+  it('mints a member token with npm run token that sees only what the group may use', async () => {
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', 'src', 'cli', 'token.ts'), '--group', 'data-science'], {
+      env: { ...process.env, DATA_DIR: dataDir, AUTH_JWT_SECRET: '', NODE_ENV: '' },
+      encoding: 'utf8',
+    });
+    const memberToken = run.stdout.trim();
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${memberToken}` },
+      body: JSON.stringify({ query: '{ images { nodes { name } } groups { nodes { name } } }' }),
+    });
+    expect(await response.json()).toEqual({
+      data: { images: { nodes: [{ name: 'base-notebook' }] }, groups: { nodes: [{ name: 'data-science' }] } },
+    });
   });
 
   it('stops cleanly on SIGTERM', async () => {

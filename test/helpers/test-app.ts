@@ -61,6 +61,8 @@ export interface TestAppOptions {
   logSql?: boolean;
   /** Settings as the environment would give them (AUTH_*), on top of an HS256 test secret. */
   env?: Record<string, string>;
+  /** Prefill GraphiQL with a fresh admin token, as dev mode does. */
+  graphiqlDevToken?: boolean;
 }
 
 /** The real service over HTTP on a random port, on a fresh database of the configured kind. */
@@ -72,12 +74,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, ...options.env });
   const keys = resolveKeys(config);
   const serverErrors: string[] = [];
-  const server: RunningServer = await createServer({ port: 0, host: '127.0.0.1' }, dataSource, {
+  const mint = (claims: TokenClaims) => mintToken(new TextEncoder().encode(TEST_JWT_SECRET), config.auth, claims);
+  const server: RunningServer = await createServer({ port: 0, host: '127.0.0.1', graphiql: config.graphiql }, dataSource, {
     verify: createTokenVerifier(config.auth, keys.signingSecret),
     cipher: new PasswordCipher(keys.secretsKey, keys.previousSecretsKey),
     logError: (message) => serverErrors.push(message),
+    devToken: options.graphiqlDevToken ? () => mint({ sub: 'graphiql-admin', admin: true }) : undefined,
   });
-  const mint = (claims: TokenClaims) => mintToken(new TextEncoder().encode(TEST_JWT_SECRET), config.auth, claims);
   const as = (token: string | null) => clientFor(server.url, token);
   const admin = as(await mint({ sub: 'test-admin', admin: true }));
 
