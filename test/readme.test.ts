@@ -115,6 +115,16 @@ describe('the README', () => {
     });
   });
 
+  it("audit trail example lists the worked example's changes", async () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Audit trail'));
+    const query = /```graphql\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const body = (await post(query)) as { data?: { auditEvents: { nodes: { operation: string; entityName: string; actor: string }[] } }; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    const events = body.data?.auditEvents.nodes.map((e) => `${e.operation} ${e.entityName} by ${e.actor}`);
+    expect(events).toEqual(['SET_GROUPS tf-2.15 by dev-admin', 'UPDATE tf-2.15 by dev-admin', 'CREATE base-notebook by dev-admin', 'CREATE tf-2.15 by dev-admin']);
+  });
+
   it('stops cleanly on SIGTERM', async () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
