@@ -94,6 +94,12 @@ describe('a member reading images', () => {
     }
   });
 
+  it('cannot read the audit trail', async () => {
+    const response = await alice.request('{ auditEvents { nodes { actor } } }');
+    expect(response.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(response.data ?? null).toBeNull();
+  });
+
   it('cannot read who created or changed a record', async () => {
     const response = await alice.request(`{ image(id: "${imageOfA.id}") { createdBy } }`);
     expect(response.errors?.[0].extensions?.code).toBe('FORBIDDEN');

@@ -2,10 +2,12 @@ import { createGroup, createImage, createPullSecret } from './helpers/factories'
 import { startTestApp, TestApp } from './helpers/test-app';
 
 let app: TestApp;
+let groupNames: string[] = [];
 beforeAll(async () => {
   app = await startTestApp();
   const groups = [];
   for (let i = 0; i < 12; i++) groups.push(await createGroup(app));
+  groupNames = groups.map((g) => g.name);
   const secrets = [await createPullSecret(app), await createPullSecret(app), await createPullSecret(app)];
   for (let i = 0; i < 110; i++) {
     await createImage(app, {
@@ -45,6 +47,16 @@ describe('SQL statements per request (every relation goes through a per-request 
     const small = await app.countStatements(() => app.ok(IMAGES_PAGE, { first: 10 }));
     const large = await app.countStatements(() => app.ok(IMAGES_PAGE, { first: 100 }));
     expect(large.count).toBe(small.count);
+  });
+
+  it.each([10, 100])("a member's images(first: %i) is scoped in SQL, in the same 4 statements", async (first) => {
+    const member = await app.caller({ sub: 'counted', groups: groupNames.slice(0, 6) });
+    const { count, statements } = await app.countStatements(async () => {
+      const data = await member.ok<{ images: { nodes: unknown[] } }>(IMAGES_PAGE, { first });
+      expect(data.images.nodes.length).toBeGreaterThan(0);
+    });
+    expect(count).toBeLessThanOrEqual(4);
+    expect(statements.join('\n')).toContain('scope_group');
   });
 
   it('pull secrets with their images batch the same way', async () => {
