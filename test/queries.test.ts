@@ -30,6 +30,15 @@ describe('single lookups', () => {
     expect(missing).toEqual({ a: null, b: null });
   });
 
+  it.each(['image', 'group', 'imagePullSecret'])('%s(name:) ignores case, as name uniqueness does', async (field) => {
+    const record =
+      field === 'image' ? await createImage(app) : field === 'group' ? await createGroup(app) : await createPullSecret(app);
+    const data = await app.ok<Record<string, { id: string } | null>>(`query($n: String) { a: ${field}(name: $n) { id } b: ${field}(name: "${record.name}") { id } }`, {
+      n: record.name.toUpperCase(),
+    });
+    expect(data).toEqual({ a: { id: record.id }, b: { id: record.id } });
+  });
+
   it.each(['image', 'group', 'imagePullSecret'])('%s needs exactly one of id and name', async (field) => {
     for (const args of ['', '(id: "a", name: "b")']) {
       const error = await app.fails(`{ ${field}${args} { id } }`);

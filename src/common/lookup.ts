@@ -14,3 +14,14 @@ export function findByIdOrName<T>(args: { id?: string | null; name?: string | nu
   }
   return hasId ? loaders.byId.load(args.id as string) : loaders.byName.load((args.name as string).trim());
 }
+
+/**
+ * A federation reference (`{ id }` or `{ name }`) resolved through the request's scoped loaders:
+ * the gateway's hundreds of references become one batched query, and a record the caller may not
+ * see resolves to null exactly as it does for `image(id:)`.
+ */
+export function resolveReference<T>(reference: { id?: string | null; name?: string | null }, loaders: LookupLoaders<T>): Promise<T | null> {
+  if (reference.id != null) return loaders.byId.load(reference.id);
+  if (reference.name != null) return loaders.byName.load(reference.name);
+  return Promise.resolve(null);
+}

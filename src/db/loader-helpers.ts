@@ -41,7 +41,7 @@ export function lookupLoaders<T extends ObjectLiteral & { id: string; name: stri
   };
   return {
     byId: new DataLoader(async (ids) => oneByKey(ids, await findBy('id', ids), (row) => row.id)),
-    byName: new DataLoader(async (names) => oneByKey(names, await findBy('name', names), (row) => nameKey(row.name)), {
+    byName: new DataLoader(async (names) => oneByKey(names.map(nameKey), await findBy('name', names), (row) => nameKey(row.name)), {
       cacheKeyFn: nameKey,
     }),
   };

@@ -129,7 +129,10 @@ export type CreateImagePullSecretInput = {
   username: Scalars['String']['input'];
 };
 
-/** A team of users; images are made available to groups. */
+/**
+ * A team of users; images are made available to groups. A federation entity: other subgraphs
+ * reference it by `id` or by `name`.
+ */
 export type Group = {
   __typename?: 'Group';
   createdAt: Scalars['DateTime']['output'];
@@ -182,7 +185,10 @@ export type GroupOrderField =
   | 'NAME'
   | 'UPDATED_AT';
 
-/** A container image users can launch notebooks and jobs from. */
+/**
+ * A container image users can launch notebooks and jobs from. A federation entity: other subgraphs
+ * reference it by `id` or by `name`.
+ */
 export type Image = {
   __typename?: 'Image';
   createdAt: Scalars['DateTime']['output'];
@@ -228,7 +234,10 @@ export type Image = {
 };
 
 
-/** A container image users can launch notebooks and jobs from. */
+/**
+ * A container image users can launch notebooks and jobs from. A federation entity: other subgraphs
+ * reference it by `id` or by `name`.
+ */
 export type ImageUrlForArgs = {
   gpu: Scalars['Boolean']['input'];
 };
@@ -277,7 +286,7 @@ export type ImageOrderField =
  * Registry credentials used to pull private images. The password is write-only:
  * no field, error or log line ever shows it (only `dockerConfigJson`, for the secret-reader role, returns it).
  * Members see `id`, `name` and `displayName` of the secrets of images they may use; the other fields are
- * for admins.
+ * for admins. A federation entity: other subgraphs reference it by `id`.
  */
 export type ImagePullSecret = {
   __typename?: 'ImagePullSecret';
@@ -608,6 +617,17 @@ export type ResolversObject<TObject> = WithIndex<TObject>;
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
 
+export type ReferenceResolver<TResult, TReference, TContext> = (
+      reference: TReference,
+      context: TContext,
+      info: GraphQLResolveInfo
+    ) => Promise<TResult> | TResult;
+
+      type ScalarCheck<T, S> = S extends true ? T : NullableCheck<T, S>;
+      type NullableCheck<T, S> = Maybe<T> extends T ? Maybe<ListCheck<NonNullable<T>, S>> : ListCheck<T, S>;
+      type ListCheck<T, S> = T extends (infer U)[] ? NullableCheck<U, S>[] : GraphQLRecursivePick<T, S>;
+      export type GraphQLRecursivePick<T, S> = { [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]> };
+    
 
 export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
   resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
@@ -671,7 +691,27 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
   info: GraphQLResolveInfo
 ) => TResult | Promise<TResult>;
 
+/** Mapping of federation types */
+export type FederationTypes = ResolversObject<{
+  Group: Group;
+  Image: Image;
+  ImagePullSecret: ImagePullSecret;
+}>;
 
+/** Mapping of federation reference types */
+export type FederationReferenceTypes = ResolversObject<{
+  Group:
+    ( { __typename: 'Group' }
+    & ( GraphQLRecursivePick<FederationTypes['Group'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['Group'], {"name":true}> ) );
+  Image:
+    ( { __typename: 'Image' }
+    & ( GraphQLRecursivePick<FederationTypes['Image'], {"id":true}>
+        | GraphQLRecursivePick<FederationTypes['Image'], {"name":true}> ) );
+  ImagePullSecret:
+    ( { __typename: 'ImagePullSecret' }
+    & GraphQLRecursivePick<FederationTypes['ImagePullSecret'], {"id":true}> );
+}>;
 
 
 
@@ -793,7 +833,8 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
-export type GroupResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Group'] = ResolversParentTypes['Group']> = ResolversObject<{
+export type GroupResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Group'] = ResolversParentTypes['Group'], FederationReferenceType extends FederationReferenceTypes['Group'] = FederationReferenceTypes['Group']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Group']> | FederationReferenceType, FederationReferenceType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -817,7 +858,8 @@ export type GroupEdgeResolvers<ContextType = Context, ParentType extends Resolve
   node?: Resolver<ResolversTypes['Group'], ParentType, ContextType>;
 }>;
 
-export type ImageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Image'] = ResolversParentTypes['Image']> = ResolversObject<{
+export type ImageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Image'] = ResolversParentTypes['Image'], FederationReferenceType extends FederationReferenceTypes['Image'] = FederationReferenceTypes['Image']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Image']> | FederationReferenceType, FederationReferenceType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -848,7 +890,8 @@ export type ImageEdgeResolvers<ContextType = Context, ParentType extends Resolve
   node?: Resolver<ResolversTypes['Image'], ParentType, ContextType>;
 }>;
 
-export type ImagePullSecretResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImagePullSecret'] = ResolversParentTypes['ImagePullSecret']> = ResolversObject<{
+export type ImagePullSecretResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImagePullSecret'] = ResolversParentTypes['ImagePullSecret'], FederationReferenceType extends FederationReferenceTypes['ImagePullSecret'] = FederationReferenceTypes['ImagePullSecret']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['ImagePullSecret']> | FederationReferenceType, FederationReferenceType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;

@@ -1,3 +1,4 @@
+import { resolveReference } from '../common/lookup';
 import { validateInput } from '../common/validation';
 import type { Resolvers } from '../generated/graphql';
 import { CreateGroupInput, UpdateGroupInput } from './group.inputs';
@@ -13,6 +14,7 @@ export const groupResolvers: Resolvers = {
     deleteGroup: (_, { id }, { services }) => services.groups.delete(id),
   },
   Group: {
+    __resolveReference: (reference, { loaders }) => resolveReference(reference, { byId: loaders.groupById, byName: loaders.groupByName }),
     images: (group, _, { loaders }) => loaders.imagesByGroupId.load(group.id),
   },
 };

@@ -1,3 +1,4 @@
+import { resolveReference } from '../common/lookup';
 import { validateInput } from '../common/validation';
 import type { Resolvers } from '../generated/graphql';
 import { CreateImageInput, SetImageGroupsInput, UpdateImageInput } from './image.inputs';
@@ -17,6 +18,7 @@ export const imageResolvers: Resolvers = {
       services.images.setGroups(imageId, (await validateInput(SetImageGroupsInput, { groupIds })).groupIds),
   },
   Image: {
+    __resolveReference: (reference, { loaders }) => resolveReference(reference, { byId: loaders.imageById, byName: loaders.imageByName }),
     urlFor: (image, { gpu }) => urlFor(image, gpu),
     groups: (image, _, { loaders }) => loaders.groupsByImageId.load(image.id),
     pullSecret: (image, _, { loaders }) => (image.pullSecretId ? loaders.pullSecretById.load(image.pullSecretId) : null),

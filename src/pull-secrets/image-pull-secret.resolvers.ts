@@ -1,3 +1,4 @@
+import { resolveReference } from '../common/lookup';
 import { validateInput } from '../common/validation';
 import type { Resolvers } from '../generated/graphql';
 import { CreateImagePullSecretInput, UpdateImagePullSecretInput } from './image-pull-secret.inputs';
@@ -16,6 +17,7 @@ export const pullSecretResolvers: Resolvers = {
     deleteImagePullSecret: (_, { id, detach }, { services }) => services.pullSecrets.delete(id, detach ?? false),
   },
   ImagePullSecret: {
+    __resolveReference: (reference, { loaders }) => resolveReference(reference, { byId: loaders.pullSecretById, byName: loaders.pullSecretByName }),
     images: (secret, _, { loaders }) => loaders.imagesByPullSecretId.load(secret.id),
   },
 };
