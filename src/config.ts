@@ -1,3 +1,5 @@
+import { LOG_LEVELS, LogLevel } from './observability/logger';
+
 /** Every setting of the service, read from the environment once and checked. The README lists the same. */
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
@@ -14,6 +16,9 @@ export interface Config {
   dbPoolSize: number;
   /** Logs each SQL statement's text (never its parameters). */
   logSql: boolean;
+  logLevel: LogLevel;
+  /** How long a shutdown waits for requests in flight before closing their connections. */
+  shutdownTimeoutMs: number;
   /** Serve GraphiQL at GET /graphql to browsers (default on, off in production). */
   graphiql: boolean;
   /** Where dev mode keeps its generated signing secret and secrets key. */
@@ -66,9 +71,17 @@ export function loadConfig(env: Env = process.env): Config {
     logSql: parseBoolSetting(env, 'LOG_SQL', false),
     dataDir: nonBlank(env.DATA_DIR) ?? './data',
     graphiql: parseBoolSetting(env, 'GRAPHIQL', nodeEnv !== 'production'),
+    logLevel: parseLogLevel(env),
+    shutdownTimeoutMs: parseIntSetting(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     auth: parseAuth(env, nodeEnv),
     secrets: parseSecrets(env, nodeEnv),
   };
+}
+
+function parseLogLevel(env: Env): LogLevel {
+  const raw = nonBlank(env.LOG_LEVEL)?.toLowerCase() ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return raw as LogLevel;
 }
 
 const MIN_HS256_SECRET_BYTES = 32;

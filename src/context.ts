@@ -5,11 +5,13 @@ import type { Caller } from './auth/caller';
 import { GroupService } from './groups/group.service';
 import { ImageService } from './images/image.service';
 import { createLoaders, Loaders } from './loaders';
+import type { Observation } from './observability/request-observer';
 import { ImagePullSecretService } from './pull-secrets/image-pull-secret.service';
 import type { PasswordCipher } from './pull-secrets/password-cipher';
 
 export interface Context {
   access: AccessPolicy;
+  observation: Observation;
   loaders: Loaders;
   services: {
     images: ImageService;
@@ -20,11 +22,13 @@ export interface Context {
 }
 
 /** A new context per request: the caller's access, its loaders' caches and the services that clear them. */
-export function createContext(dataSource: DataSource, caller: Caller, cipher: PasswordCipher): Context {
+export function createContext(dataSource: DataSource, caller: Caller, cipher: PasswordCipher, observation: Observation): Context {
   const access = new AccessPolicy(caller);
   const loaders = createLoaders(dataSource, access);
+  observation.sub = caller.sub;
   return {
     access,
+    observation,
     loaders,
     services: {
       images: new ImageService(dataSource, loaders, access),

@@ -4,6 +4,7 @@ import { mintToken } from './auth/tokens';
 import { ConfigError, loadConfig } from './config';
 import { createDataSource } from './db/data-source';
 import { resolveKeys } from './keys';
+import { createLogger } from './observability/logger';
 import { PasswordCipher } from './pull-secrets/password-cipher';
 import { resealPasswords } from './pull-secrets/password-rotation';
 import { createServer } from './server';
@@ -11,31 +12,38 @@ import { createServer } from './server';
 async function main(): Promise<void> {
   const config = loadConfig();
   const keys = resolveKeys(config);
+  const logger = createLogger(config.logLevel);
   const dataSource = createDataSource(config.database, { poolSize: config.dbPoolSize, logSql: config.logSql });
   await dataSource.initialize();
   if (config.migrateOnStart) await dataSource.runMigrations({ transaction: 'each' });
   const cipher = new PasswordCipher(keys.secretsKey, keys.previousSecretsKey);
   const { resealed } = await resealPasswords(dataSource, cipher, { clearOnly: true });
-  if (resealed > 0) console.log(`image-catalog: sealed ${resealed} registry password(s) that an earlier version stored in clear`);
+  if (resealed > 0) logger.info({ resealed }, 'sealed registry passwords that an earlier version stored in clear');
   const signingSecret = keys.signingSecret;
   const devToken = config.auth.devMode && signingSecret ? () => mintToken(signingSecret, config.auth, { sub: 'dev-admin', admin: true }) : undefined;
-  const server = await createServer(config, dataSource, { verify: createTokenVerifier(config.auth, signingSecret), cipher, devToken });
-  console.log(`image-catalog: GraphQL at ${server.url} (database ${config.databaseLabel})`);
-  if (config.graphiql) console.log(`image-catalog: GraphiQL at ${server.url} (open it in a browser)`);
+  const server = await createServer(config, dataSource, { verify: createTokenVerifier(config.auth, signingSecret), cipher, devToken, logger });
+  logger.info({ url: server.url, database: config.databaseLabel, graphiql: config.graphiql, devMode: config.auth.devMode }, `GraphQL at ${server.url} (ready)`);
   if (devToken) {
-    const token = await devToken();
+    // Deliberately on stdout as plain text, not a log line: dev mode's one ready-made admin token.
     console.log('image-catalog: DEV MODE (no AUTH_JWT_SECRET or AUTH_JWKS_URL): tokens are signed with a secret kept in');
     console.log(`image-catalog: ${config.dataDir}; never run like this in production. Admin token, valid 12 hours:`);
-    console.log(`Authorization: Bearer ${token}`);
+    console.log(`Authorization: Bearer ${await devToken()}`);
   }
 
-  const shutdown = async (): Promise<void> => {
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: finishing requests in flight');
+    // Should the drain itself hang, still leave, but say so with a failing exit code.
+    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5_000).unref();
     await server.stop();
     await dataSource.destroy();
-    process.exit(0);
+    logger.info('stopped');
+    logger.flush(() => process.exit(0));
   };
-  process.once('SIGTERM', () => void shutdown());
-  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
 main().catch((error: unknown) => {

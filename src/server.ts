@@ -2,22 +2,28 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { DataSource } from 'typeorm';
+import type { VerifyAuthorization } from './auth/token-verifier';
 import type { Config } from './config';
 import { Context, createContext } from './context';
+import { poolStats } from './db/pool-stats';
 import { createFormatError } from './errors';
-import { buildSchema } from './schema';
 import { graphiqlRoutes } from './graphiql/graphiql.routes';
-import type { VerifyAuthorization } from './auth/token-verifier';
+import { healthRoutes } from './observability/health.routes';
+import { createLogger, Logger } from './observability/logger';
+import { Metrics } from './observability/metrics';
+import { Observation, observationPlugin, observeRequests } from './observability/request-observer';
 import type { PasswordCipher } from './pull-secrets/password-cipher';
+import { buildSchema } from './schema';
 
 export interface RunningServer {
   url: string;
   httpServer: http.Server;
+  metrics: Metrics;
+  /** Stops accepting, lets requests in flight finish (up to the shutdown timeout), then resolves. */
   stop(): Promise<void>;
 }
 
@@ -26,37 +32,58 @@ export interface ServerOptions {
   verify: VerifyAuthorization;
   /** Seals and opens registry passwords. */
   cipher: PasswordCipher;
-  logError?: (message: string) => void;
+  logger?: Logger;
   /** Dev mode: mints the admin token GraphiQL's page is prefilled with. */
   devToken?: () => Promise<string>;
 }
 
-/** Apollo behind express: GraphQL at /graphql. Used by main.ts and by the tests. */
-export async function createServer(config: Pick<Config, 'port' | 'host' | 'graphiql'>, dataSource: DataSource, options: ServerOptions): Promise<RunningServer> {
+type ServerConfig = Pick<Config, 'port' | 'host' | 'graphiql'> & Partial<Pick<Config, 'shutdownTimeoutMs'>>;
+
+/**
+ * Apollo behind express: GraphQL at /graphql (GraphiQL there for browsers), /healthz, /readyz and
+ * /metrics. Used by main.ts and by the tests.
+ */
+export async function createServer(config: ServerConfig, dataSource: DataSource, options: ServerOptions): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger('silent');
+  const metrics = new Metrics(() => poolStats(dataSource));
   const app = express();
+  app.disable('x-powered-by');
   const httpServer = http.createServer(app);
+  let stopping = false;
   const apollo = new ApolloServer<Context>({
     schema: buildSchema(),
-    formatError: createFormatError(options.logError),
+    formatError: createFormatError((message) => logger.error(message)),
     includeStacktraceInErrorResponses: false,
     introspection: true,
     // main.ts owns shutdown: Apollo's own handler would re-raise the signal and exit with 143.
     stopOnTerminationSignals: false,
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs ?? 10_000 }),
       // The default landing page loads Apollo Sandbox from a CDN; our own GraphiQL replaces it.
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
+      observationPlugin<Context>(),
     ],
   });
   await apollo.start();
 
+  app.use(healthRoutes(dataSource, metrics, () => stopping));
   if (config.graphiql) app.use(graphiqlRoutes({ endpoint: '/graphql', devToken: options.devToken }));
   app.use(
     '/graphql',
+    observeRequests(logger, metrics),
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => createContext(dataSource, await options.verify(req.headers.authorization), options.cipher),
+      context: async ({ req, res }) => {
+        const observation = res.locals.observation as Observation;
+        try {
+          return createContext(dataSource, await options.verify(req.headers.authorization), options.cipher, observation);
+        } catch (error) {
+          // Refused before GraphQL runs, so the Apollo plugin never sees it.
+          observation.errorCodes.push(String((error as { extensions?: { code?: unknown } }).extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+          throw error;
+        }
+      },
     }),
   );
 
@@ -69,6 +96,10 @@ export async function createServer(config: Pick<Config, 'port' | 'host' | 'graph
   return {
     url: `http://${host}:${port}/graphql`,
     httpServer,
-    stop: () => apollo.stop(),
+    metrics,
+    stop: async () => {
+      stopping = true;
+      await apollo.stop();
+    },
   };
 }

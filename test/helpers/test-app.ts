@@ -7,6 +7,7 @@ import { createTokenVerifier } from '../../src/auth/token-verifier';
 import { mintToken, TokenClaims } from '../../src/auth/tokens';
 import { AuthConfig, loadConfig } from '../../src/config';
 import { resolveKeys } from '../../src/keys';
+import { createLogger } from '../../src/observability/logger';
 import { PasswordCipher } from '../../src/pull-secrets/password-cipher';
 
 /** A fixed 32-byte key in base64, for tests only. */
@@ -42,8 +43,11 @@ export interface TestApp extends Client {
   databaseUrl: string;
   dataSource: DataSource;
   auth: AuthConfig;
-  /** What the server logged through the error formatter (masked errors' details). */
+  /** What the server logged at level error (masked errors' details). */
   serverErrors: string[];
+  /** Every JSON log line the server wrote, parsed. */
+  logs: Record<string, unknown>[];
+  server: RunningServer;
   /** A client sending `token` (a string), or no Authorization header at all (null). */
   as(token: string | null): Client;
   /** A client with a freshly minted token for these claims. */
@@ -74,11 +78,19 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, ...options.env });
   const keys = resolveKeys(config);
   const serverErrors: string[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger('info', {
+    write: (line: string) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (entry.level === 'error') serverErrors.push(String(entry.msg));
+    },
+  });
   const mint = (claims: TokenClaims) => mintToken(new TextEncoder().encode(TEST_JWT_SECRET), config.auth, claims);
   const server: RunningServer = await createServer({ port: 0, host: '127.0.0.1', graphiql: config.graphiql }, dataSource, {
     verify: createTokenVerifier(config.auth, keys.signingSecret),
     cipher: new PasswordCipher(keys.secretsKey, keys.previousSecretsKey),
-    logError: (message) => serverErrors.push(message),
+    logger,
     devToken: options.graphiqlDevToken ? () => mint({ sub: 'graphiql-admin', admin: true }) : undefined,
   });
   const as = (token: string | null) => clientFor(server.url, token);
@@ -91,6 +103,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     dataSource,
     auth: config.auth,
     serverErrors,
+    logs,
+    server,
     as,
     mint,
     caller: async (claims) => as(await mint(claims)),

@@ -1,0 +1,49 @@
+import express, { Router } from 'express';
+import { DataSource } from 'typeorm';
+import type { Metrics } from './metrics';
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+/**
+ * /healthz: the process answers. /readyz: the database answers and no migration is pending, and
+ * the server is not shutting down; 503 otherwise, so Kubernetes sends traffic elsewhere.
+ * /metrics: Prometheus text format.
+ */
+export function healthRoutes(dataSource: DataSource, metrics: Metrics, isStopping: () => boolean): Router {
+  const router = express.Router();
+  router.get('/healthz', (_, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_, res) => {
+    const checks = await readiness(dataSource, isStopping());
+    const ready = Object.values(checks).every((state) => state === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
+  });
+  router.get('/metrics', async (_, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  return router;
+}
+
+async function readiness(dataSource: DataSource, stopping: boolean): Promise<Record<string, string>> {
+  if (stopping) return { server: 'shutting down' };
+  try {
+    await withTimeout(dataSource.query('SELECT 1'));
+  } catch {
+    return { database: 'unreachable' };
+  }
+  try {
+    const pending = await withTimeout(dataSource.showMigrations());
+    return { database: 'ok', migrations: pending ? 'pending' : 'ok' };
+  } catch {
+    return { database: 'ok', migrations: 'unknown' };
+  }
+}
+
+function withTimeout<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,68 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface PoolStats {
+  inUse: number;
+  idle: number;
+}
+
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const MAX_OPERATION_LABELS = 200;
+
+/** The service's Prometheus metrics, in a registry of its own (tests run several servers in one process). */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly operations = new Set<string>();
+
+  private readonly requests = new Counter({
+    name: 'image_catalog_graphql_requests_total',
+    help: 'GraphQL requests by operation name and outcome (success or error)',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly duration = new Histogram({
+    name: 'image_catalog_graphql_request_duration_seconds',
+    help: 'GraphQL request latency by operation name and outcome',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  private readonly errors = new Counter({
+    name: 'image_catalog_graphql_errors_total',
+    help: 'GraphQL errors sent to callers, by extensions.code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(poolStats: () => PoolStats) {
+    new Gauge({
+      name: 'image_catalog_db_pool_connections',
+      help: 'Database connections by state (in_use, idle)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const stats = poolStats();
+        this.set({ state: 'in_use' }, stats.inUse);
+        this.set({ state: 'idle' }, stats.idle);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  record(operation: string, outcome: 'success' | 'error', seconds: number, errorCodes: string[]): void {
+    const label = this.operationLabel(operation);
+    this.requests.inc({ operation: label, outcome });
+    this.duration.observe({ operation: label, outcome }, seconds);
+    for (const code of errorCodes) this.errors.inc({ code });
+  }
+
+  /** Callers choose operation names: odd ones, or more than a bounded number, share one label. */
+  private operationLabel(operation: string): string {
+    if (!OPERATION_NAME.test(operation)) return 'other';
+    if (this.operations.has(operation)) return operation;
+    if (this.operations.size >= MAX_OPERATION_LABELS) return 'other';
+    this.operations.add(operation);
+    return operation;
+  }
+}

@@ -1,0 +1,109 @@
+import { createPullSecret } from './helpers/factories';
+import { CREATE_PULL_SECRET } from './helpers/operations';
+import { startTestApp, TestApp } from './helpers/test-app';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+const endpoint = (path: string) => new URL(path, app.url).toString();
+
+describe('health endpoints', () => {
+  it('/healthz answers while the process lives', async () => {
+    const response = await fetch(endpoint('/healthz'));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz is 200 with the database reachable and every migration applied', async () => {
+    const response = await fetch(endpoint('/readyz'));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok' } });
+  });
+
+  it('/readyz is 503 while a migration is pending, and 200 again once it is applied', async () => {
+    await app.dataSource.undoLastMigration({ transaction: 'each' });
+    try {
+      const response = await fetch(endpoint('/readyz'));
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ status: 'unavailable', checks: { database: 'ok', migrations: 'pending' } });
+    } finally {
+      await app.dataSource.runMigrations({ transaction: 'each' });
+    }
+    expect((await fetch(endpoint('/readyz'))).status).toBe(200);
+  });
+
+  it('need no token', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics']) expect((await fetch(endpoint(path))).status).toBe(200);
+  });
+});
+
+describe('request logs', () => {
+  it('write one JSON line per request with the given request id, operation, outcome, duration and caller', async () => {
+    const alice = await app.caller({ sub: 'alice-logs', groups: [] });
+    const before = app.logs.length;
+    const response = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-42', authorization: `Bearer ${await app.mint({ sub: 'alice-logs' })}` },
+      body: JSON.stringify({ query: 'query ListImages { images { totalCount } }' }),
+    });
+    expect(response.headers.get('x-request-id')).toBe('req-42');
+    await alice.ok('query Another { groups { totalCount } }');
+    const lines = app.logs.slice(before).filter((l) => l.msg === 'graphql request');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ level: 'info', reqId: 'req-42', operation: 'ListImages', outcome: 'success', status: 200, sub: 'alice-logs', service: 'image-catalog' });
+    expect(typeof lines[0].durationMs).toBe('number');
+    expect(lines[1]).toMatchObject({ operation: 'Another', outcome: 'success' });
+    expect(lines[1].reqId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('log refused and failed requests with their error codes', async () => {
+    const before = app.logs.length;
+    await app.as(null).request('query Sneaky { images { totalCount } }');
+    await app.request('mutation Bad { createGroup(input: { name: "Not Valid!" }) { id } }');
+    const lines = app.logs.slice(before).filter((l) => l.msg === 'graphql request');
+    expect(lines.map((l) => [l.operation, l.outcome, l.status, l.errors])).toEqual([
+      ['Sneaky', 'error', 401, ['UNAUTHENTICATED']],
+      ['Bad', 'error', 200, ['BAD_USER_INPUT']],
+    ]);
+  });
+
+  it('never hold a token, a password or any variable value', async () => {
+    const password = 'logged-Passw0rd-never';
+    const token = await app.mint({ sub: 'log-admin', admin: true });
+    const before = app.logs.length;
+    await app.as(token).ok(CREATE_PULL_SECRET, { input: { name: 'log-secret', registryHost: 'r.example.com', username: 'robot-in-logs', password } });
+    await app.as(token).request(CREATE_PULL_SECRET, { input: { name: 'log-secret', registryHost: 'r.example.com', username: 'u', password } });
+    const written = JSON.stringify(app.logs.slice(before));
+    expect(written).toContain('CreatePullSecret');
+    for (const secret of [password, token, 'robot-in-logs']) expect(written).not.toContain(secret);
+  });
+});
+
+describe('/metrics', () => {
+  it('counts requests and latency per operation and outcome, errors per code, the pool and the process', async () => {
+    await createPullSecret(app);
+    await app.request('query Counted { images { totalCount } }');
+    await app.request('query Counted { images { totalCount } }');
+    await app.request('query Failing { image { id } }');
+    const response = await fetch(endpoint('/metrics'));
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toMatch(/^image_catalog_graphql_requests_total\{operation="Counted",outcome="success"\} 2$/m);
+    expect(text).toMatch(/^image_catalog_graphql_requests_total\{operation="Failing",outcome="error"\} 1$/m);
+    expect(text).toMatch(/^image_catalog_graphql_request_duration_seconds_bucket\{le="\+Inf",operation="Counted",outcome="success"\} 2$/m);
+    expect(text).toMatch(/^image_catalog_graphql_errors_total\{code="BAD_USER_INPUT"\} [1-9]/m);
+    expect(text).toMatch(/^image_catalog_db_pool_connections\{state="idle"\} \d+$/m);
+    expect(text).toMatch(/^image_catalog_db_pool_connections\{state="in_use"\} \d+$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+  });
+
+  it('keeps odd operation names out of the labels', async () => {
+    await app.request('query ${"x".repeat(100)} { images { totalCount } }'.replace('${"x".repeat(100)}', 'x'.repeat(100)));
+    const text = await (await fetch(endpoint('/metrics'))).text();
+    expect(text).not.toContain('x'.repeat(100));
+    expect(text).toMatch(/operation="other"/);
+  });
+});
