@@ -3,6 +3,7 @@ import { createTokenVerifier } from './auth/token-verifier';
 import { mintToken } from './auth/tokens';
 import { ConfigError, loadConfig } from './config';
 import { createDataSource } from './db/data-source';
+import { runPendingMigrations } from './db/migrate';
 import { resolveKeys } from './keys';
 import { createLogger } from './observability/logger';
 import { PasswordCipher } from './pull-secrets/password-cipher';
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const dataSource = createDataSource(config.database, { poolSize: config.dbPoolSize, logSql: config.logSql });
   await dataSource.initialize();
-  if (config.migrateOnStart) await dataSource.runMigrations({ transaction: 'each' });
+  if (config.migrateOnStart) await runPendingMigrations(dataSource);
   const cipher = new PasswordCipher(keys.secretsKey, keys.previousSecretsKey);
   const { resealed } = await resealPasswords(dataSource, cipher, { clearOnly: true });
   if (resealed > 0) logger.info({ resealed }, 'sealed registry passwords that an earlier version stored in clear');

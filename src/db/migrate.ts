@@ -1,0 +1,29 @@
+import { DataSource, Migration, MigrationExecutor } from 'typeorm';
+
+const LOCK_NAME = 'image_catalog_migrations';
+const LOCK_WAIT_SECONDS = 120;
+
+/**
+ * Applies pending migrations. On MySQL/MariaDB several replicas may start at once (each migrating
+ * on start, or an init container each): a named lock on one session makes them take turns, and a
+ * latecomer finds nothing left to do. SQLite has a single writer anyway.
+ */
+export async function runPendingMigrations(dataSource: DataSource): Promise<Migration[]> {
+  if (dataSource.options.type === 'better-sqlite3') return dataSource.runMigrations({ transaction: 'each' });
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    const [row] = (await runner.query('SELECT GET_LOCK(?, ?) AS locked', [LOCK_NAME, LOCK_WAIT_SECONDS])) as { locked: number | string | null }[];
+    if (Number(row?.locked) !== 1) throw new Error(`another instance held the migration lock for more than ${LOCK_WAIT_SECONDS} s`);
+    try {
+      // On the session that holds the lock: a pool of one connection would otherwise wait on itself.
+      const executor = new MigrationExecutor(dataSource, runner);
+      executor.transaction = 'each';
+      return await executor.executePendingMigrations();
+    } finally {
+      await runner.query('SELECT RELEASE_LOCK(?)', [LOCK_NAME]);
+    }
+  } finally {
+    await runner.release();
+  }
+}

@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { createDataSource } from '../src/db/data-source';
+import { runPendingMigrations } from '../src/db/migrate';
+import { migrations } from '../src/db/migrations';
+import { createTestDatabase, onMysql, TestDatabase } from './helpers/test-database';
+
+let database: TestDatabase;
+const open: DataSource[] = [];
+
+async function connect(): Promise<DataSource> {
+  const dataSource = createDataSource(database.config, { poolSize: 2 });
+  await dataSource.initialize();
+  open.push(dataSource);
+  return dataSource;
+}
+
+beforeEach(async () => {
+  database = await createTestDatabase();
+});
+afterEach(async () => {
+  for (const dataSource of open.splice(0)) if (dataSource.isInitialized) await dataSource.destroy();
+  await database.drop();
+});
+
+function migrateCli() {
+  const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', 'src', 'cli', 'migrate.ts')], {
+    env: { ...process.env, DATABASE_URL: database.url },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe('migrations', () => {
+  it('npm run migrate applies the pending ones and says which, then that nothing is left', () => {
+    const first = migrateCli();
+    expect(first).toMatchObject({ status: 0 });
+    expect(first.output).toContain(`migrate: applied ${migrations.map((m) => m.name).join(', ')}`);
+    expect(migrateCli().output).toContain('migrate: the database is up to date');
+  });
+
+  it('roll back to an empty database and forward again', async () => {
+    const dataSource = await connect();
+    await runPendingMigrations(dataSource);
+    for (let i = 0; i < migrations.length; i++) await dataSource.undoLastMigration({ transaction: 'each' });
+    const runner = dataSource.createQueryRunner();
+    for (const table of ['images', 'user_groups', 'image_pull_secrets', 'image_group_links', 'audit_events']) {
+      expect({ table, exists: await runner.hasTable(table) }).toEqual({ table, exists: false });
+    }
+    await runner.release();
+    expect((await runPendingMigrations(dataSource)).length).toBe(migrations.length);
+  });
+
+  (onMysql() ? it : it.skip)('let replicas that start together take turns: each migration runs once', async () => {
+    const replicas = await Promise.all([connect(), connect(), connect()]);
+    const applied = await Promise.all(replicas.map((dataSource) => runPendingMigrations(dataSource)));
+    expect(applied.map((list) => list.length).sort()).toEqual([0, 0, migrations.length]);
+    const rows: unknown[] = await replicas[0].query('SELECT name FROM migrations');
+    expect(rows).toHaveLength(migrations.length);
+  });
+});
