@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# image-catalog: multi-stage build, production dependencies only, runs as the unprivileged "node" user.
+# Not built in CI (no Docker engine there); see README "Container and Kubernetes".
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# better-sqlite3 compiles its native module when no prebuilt binary is reachable.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY schema ./schema
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    PORT=4000 \
+    DATA_DIR=/data \
+    DATABASE_URL=sqlite:/data/image-catalog.sqlite
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json ./
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+# The SDL is read at start (src/schema.ts), beside dist/.
+COPY --from=build --chown=node:node /app/schema ./schema
+RUN mkdir -p /data && chown node:node /data
+USER node
+EXPOSE 4000
+VOLUME ["/data"]
+# node dist/cli/migrate.js and node dist/cli/rotate-secrets.js run the same way (see deploy/).
+CMD ["node", "dist/main.js"]
