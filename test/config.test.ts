@@ -95,3 +95,25 @@ describe('loadConfig: authentication and secrets', () => {
     expect(() => loadConfig({ SECRETS_KEY: 'hunter2hunter2' })).toThrow(/^(?!.*hunter2)/);
   });
 });
+
+describe('loadConfig: operations', () => {
+  const production = { NODE_ENV: 'production', AUTH_JWT_SECRET: 's'.repeat(32), SECRETS_KEY: Buffer.alloc(32, 1).toString('base64') };
+
+  it('defaults to info logs, a 10 s shutdown and GraphiQL on, but off in production unless asked', () => {
+    expect(loadConfig({})).toMatchObject({ logLevel: 'info', shutdownTimeoutMs: 10_000, graphiql: true });
+    expect(loadConfig(production).graphiql).toBe(false);
+    expect(loadConfig({ ...production, GRAPHIQL: 'true' }).graphiql).toBe(true);
+  });
+
+  it('reads LOG_LEVEL and SHUTDOWN_TIMEOUT_MS', () => {
+    expect(loadConfig({ LOG_LEVEL: 'DEBUG', SHUTDOWN_TIMEOUT_MS: '2500' })).toMatchObject({ logLevel: 'debug', shutdownTimeoutMs: 2500 });
+  });
+
+  it.each([
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ SHUTDOWN_TIMEOUT_MS: '-5' }, /SHUTDOWN_TIMEOUT_MS/],
+    [{ GRAPHIQL: 'perhaps' }, /GRAPHIQL/],
+  ])('refuses %p', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

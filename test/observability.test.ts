@@ -35,6 +35,20 @@ describe('health endpoints', () => {
     expect((await fetch(endpoint('/readyz'))).status).toBe(200);
   });
 
+  it('/readyz is 503 when the database does not answer, while /healthz stays 200', async () => {
+    const broken = await startTestApp();
+    try {
+      await broken.dataSource.destroy();
+      const ready = await fetch(new URL('/readyz', broken.url));
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'unavailable', checks: { database: 'unreachable' } });
+      expect((await fetch(new URL('/healthz', broken.url))).status).toBe(200);
+    } finally {
+      await broken.dataSource.initialize();
+      await broken.close();
+    }
+  });
+
   it('need no token', async () => {
     for (const path of ['/healthz', '/readyz', '/metrics']) expect((await fetch(endpoint(path))).status).toBe(200);
   });
