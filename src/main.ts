@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const keys = resolveKeys(config);
   const logger = createLogger(config.logLevel);
-  const dataSource = createDataSource(config.database, { poolSize: config.dbPoolSize, logSql: config.logSql });
+  const dataSource = createDataSource(config.database, { poolSize: config.dbPoolSize, logSql: config.logSql, log: logger });
   await dataSource.initialize();
   if (config.migrateOnStart) await runPendingMigrations(dataSource);
   const cipher = new PasswordCipher(keys.secretsKey, keys.previousSecretsKey);

@@ -38,7 +38,8 @@ describe('image pull secrets', () => {
     });
     expect(duplicate.errors?.[0].extensions?.code).toBe('CONFLICT');
     expect(duplicate.text).not.toContain(PASSWORD);
-    expect(printed.some((line) => line.includes('[sql]'))).toBe(true);
+    expect(app.logs.some((line) => line.msg === 'sql' && String(line.sql).startsWith('INSERT INTO'))).toBe(true);
+    expect(JSON.stringify(app.logs)).not.toContain(PASSWORD);
     expect(printed.join('\n')).not.toContain(PASSWORD);
   });
 

@@ -9,13 +9,15 @@ import { AuditEvent } from '../audit/audit-event.entity';
 import { Image } from '../images/image.entity';
 import { ImagePullSecret } from '../pull-secrets/image-pull-secret.entity';
 import { migrations } from './migrations';
-import { SqlLogger } from './sql-logger';
+import { LogSink, SqlLogger } from './sql-logger';
 
 export const entities = [Image, Group, ImagePullSecret, ImageGroupLink, AuditEvent];
 
 export interface DataSourceOptions {
   poolSize?: number;
   logSql?: boolean;
+  /** The service passes its JSON logger; the CLIs log to the console. */
+  log?: LogSink;
 }
 
 /** The app, the tests and the TypeORM CLI (ormconfig.ts) all open the database through here. */
@@ -26,7 +28,7 @@ export function createDataSource(database: DatabaseConfig, options: DataSourceOp
     synchronize: false,
     migrationsTransactionMode: 'each' as const,
     logging: ['query', 'error', 'warn', 'migration'] as ('query' | 'error' | 'warn' | 'migration')[],
-    logger: new SqlLogger(options.logSql ?? false),
+    logger: new SqlLogger(options.logSql ?? false, options.log),
     maxQueryExecutionTime: 1000,
   };
   if (database.kind === 'sqlite') {

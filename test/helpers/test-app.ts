@@ -72,11 +72,6 @@ export interface TestAppOptions {
 /** The real service over HTTP on a random port, on a fresh database of the configured kind. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database: TestDatabase = await createTestDatabase();
-  const dataSource = createDataSource(database.config, { poolSize: 5, logSql: options.logSql });
-  await dataSource.initialize();
-  await dataSource.runMigrations({ transaction: 'each' });
-  const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, ...options.env });
-  const keys = resolveKeys(config);
   const serverErrors: string[] = [];
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('info', {
@@ -86,6 +81,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       if (entry.level === 'error') serverErrors.push(String(entry.msg));
     },
   });
+  const dataSource = createDataSource(database.config, { poolSize: 5, logSql: options.logSql, log: logger });
+  await dataSource.initialize();
+  await dataSource.runMigrations({ transaction: 'each' });
+  const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, ...options.env });
+  const keys = resolveKeys(config);
   const mint = (claims: TokenClaims) => mintToken(new TextEncoder().encode(TEST_JWT_SECRET), config.auth, claims);
   const server: RunningServer = await createServer({ port: 0, host: '127.0.0.1', graphiql: config.graphiql }, dataSource, {
     verify: createTokenVerifier(config.auth, keys.signingSecret),
