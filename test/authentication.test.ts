@@ -7,8 +7,9 @@ const ME = 'query { images { totalCount } }';
 const secret = new TextEncoder().encode(TEST_JWT_SECRET);
 const now = () => Math.floor(Date.now() / 1000);
 
+/** An HS256 token with these claims; it expires in five minutes unless the claims say otherwise. */
 function signed(claims: Record<string, unknown>, key: Uint8Array = secret) {
-  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(key);
+  return new SignJWT({ exp: now() + 300, ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(key);
 }
 
 describe('authentication with an HS256 shared secret', () => {
@@ -69,8 +70,16 @@ describe('authentication with an HS256 shared secret', () => {
     await expectUnauthenticated(await signed({ sub: 'early', roles: ['admin'], nbf: now() + 600 }), /not valid yet/);
   });
 
-  it('refuses a token without a subject', async () => {
+  it('refuses a token without an expiry: it would be valid forever', async () => {
+    await expectUnauthenticated(await signed({ sub: 'forever', roles: ['admin'], exp: undefined }), /^Not authenticated: the token has no expiry \(exp\)$/);
+  });
+
+  it('refuses a token without a subject, or with one too long to record', async () => {
     await expectUnauthenticated(await signed({ roles: ['admin'] }), /sub/);
+    await expectUnauthenticated(await signed({ sub: 'x'.repeat(256), roles: ['admin'] }), /subject \(sub\) is longer than 255 characters/);
+    const longest = await signed({ sub: 'y'.repeat(255), roles: ['admin'] });
+    const data = await app.as(longest).ok<{ createGroup: { createdBy: string } }>('mutation { createGroup(input: { name: "long-sub" }) { createdBy } }');
+    expect(data.createGroup.createdBy).toBe('y'.repeat(255));
   });
 
   it('takes the caller from sub, roles and groups', async () => {
@@ -120,6 +129,17 @@ describe('authentication with issuer, audience and Keycloak-style claims', () =>
     expect(response.errors?.[0].message).toMatch(reason);
   });
 
+  it('matches group claims only to names a group can have, the same on every database', async () => {
+    const admin = app.as(await signed({ ...claims, realm_access: { roles: ['catalog-admin'] } }));
+    await admin.ok('mutation { createGroup(input: { name: "data-science" }) { id } }');
+    // MariaDB's utf8mb4_unicode_ci would equate these with "data-science"; they are other groups.
+    const lookalike = app.as(await signed({ ...claims, groups: ['dáta-science', 'data-science ', ' data-science', 'DATA-SCIENCE'] }));
+    const data = await lookalike.ok<{ groups: { nodes: { name: string }[] } }>('{ groups { nodes { name } } }');
+    expect(data.groups.nodes.map((g) => g.name)).toEqual(['data-science']);
+    const accentOnly = app.as(await signed({ ...claims, groups: ['dáta-science', 'data-science '] }));
+    expect((await accentOnly.ok<{ groups: { nodes: unknown[] } }>('{ groups { nodes { name } } }')).groups.nodes).toEqual([]);
+  });
+
   it('accepts Keycloak group paths ("/name") as well as plain names', async () => {
     const admin = app.as(await signed({ ...claims, realm_access: { roles: ['catalog-admin'] } }));
     await admin.ok('mutation { a: createGroup(input: { name: "kc-slash" }) { id } b: createGroup(input: { name: "kc-plain" }) { id } }');
@@ -166,6 +186,18 @@ describe('authentication with the issuer keys from a JWKS URL', () => {
   it('refuses an HS256 token even when it is signed with the old shared secret', async () => {
     const response = await app.as(await signed({ sub: 'x', roles: ['admin'] })).request(ME);
     expect(response.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('says the keys cannot be fetched, and logs it, when the identity provider is down', async () => {
+    const down = await startTestApp({ env: { AUTH_JWT_SECRET: '', AUTH_JWKS_URL: 'http://127.0.0.1:9/certs' } });
+    try {
+      const response = await down.as(await rs256({ sub: 'svc', roles: ['admin'] })).request(ME);
+      expect(response.status).toBe(401);
+      expect(response.errors?.[0]).toMatchObject({ message: 'Not authenticated: the signing keys cannot be fetched', extensions: { code: 'UNAUTHENTICATED' } });
+      expect(down.logs).toContainEqual(expect.objectContaining({ level: 'error', msg: 'cannot fetch the signing keys from AUTH_JWKS_URL', jwksUrl: 'http://127.0.0.1:9/certs' }));
+    } finally {
+      await down.close();
+    }
   });
 
   it('refuses a token that names a key the set does not have', async () => {

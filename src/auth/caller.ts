@@ -1,5 +1,9 @@
 import type { JWTPayload } from 'jose';
+import { isGroupName } from '../common/rules';
 import type { AuthConfig } from '../config';
+
+/** The audit columns that record a caller hold this many characters. */
+export const MAX_SUB_LENGTH = 255;
 
 /** Who is calling, as the verified token says. */
 export interface Caller {
@@ -11,12 +15,16 @@ export interface Caller {
   canReadSecrets: boolean;
 }
 
-export function callerFromClaims(claims: JWTPayload, auth: AuthConfig): Caller | undefined {
-  if (typeof claims.sub !== 'string' || claims.sub.length === 0) return undefined;
+/** Reads the caller from verified claims; the caller must have checked that `sub` is a usable string. */
+export function callerFromClaims(claims: JWTPayload & { sub: string }, auth: AuthConfig): Caller {
   const roles = stringList(claimAt(claims, auth.rolesClaim));
   // Keycloak's group mapper sends "/name" (full path); a nested "/parent/child" keeps its inner
-  // slash and so matches no group, rather than granting a same-named top-level one.
-  const groupNames = stringList(claimAt(claims, auth.groupsClaim)).map((g) => g.replace(/^\//, ''));
+  // slash and so matches no group, rather than granting a same-named top-level one. Only names a
+  // group can have are kept: MariaDB's collation would otherwise let "dáta-science" or
+  // "data-science " match the group data-science, where SQLite would not.
+  const groupNames = stringList(claimAt(claims, auth.groupsClaim))
+    .map((g) => g.replace(/^\//, ''))
+    .filter(isGroupName);
   return {
     sub: claims.sub,
     roles,

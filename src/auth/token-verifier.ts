@@ -1,7 +1,8 @@
 import { createRemoteJWKSet, errors as joseErrors, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
 import type { AuthConfig } from '../config';
 import { unauthenticated } from '../errors';
-import { Caller, callerFromClaims } from './caller';
+import type { Logger } from '../observability/logger';
+import { Caller, callerFromClaims, MAX_SUB_LENGTH } from './caller';
 
 export type VerifyAuthorization = (authorization: string | undefined) => Promise<Caller>;
 
@@ -11,13 +12,15 @@ const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS5
  * Turns an `Authorization: Bearer <JWT>` header into a Caller or an UNAUTHENTICATED error.
  * `signingSecret` is the HS256 secret (AUTH_JWT_SECRET or dev mode's); otherwise the JWKS URL is used.
  */
-export function createTokenVerifier(auth: AuthConfig, signingSecret?: Uint8Array): VerifyAuthorization {
+export function createTokenVerifier(auth: AuthConfig, signingSecret?: Uint8Array, logger?: Logger): VerifyAuthorization {
   const key: Uint8Array | JWTVerifyGetKey = signingSecret ?? jwksFor(auth);
   const options = {
     algorithms: signingSecret ? ['HS256'] : ASYMMETRIC_ALGORITHMS,
     issuer: auth.issuer,
     audience: auth.audience,
     clockTolerance: auth.clockToleranceSeconds,
+    // jose checks exp only when present: a token without one would never expire.
+    requiredClaims: ['exp'],
   };
   return async (authorization) => {
     const token = /^Bearer +(\S+)\s*$/i.exec(authorization ?? '')?.[1];
@@ -27,12 +30,32 @@ export function createTokenVerifier(auth: AuthConfig, signingSecret?: Uint8Array
       // jwtVerify's overloads split on the key's type; both branches take the same options.
       ({ payload: claims } = await jwtVerify(token, key as Uint8Array, options));
     } catch (error) {
+      if (!signingSecret && isKeySetUnavailable(error)) {
+        // The caller's token may be fine: the identity provider is what failed, so say so to the
+        // operator (the URL is configuration, not a secret; the token is never logged).
+        logger?.error({ jwksUrl: auth.jwksUrl, reason: errorKind(error) }, 'cannot fetch the signing keys from AUTH_JWKS_URL');
+        throw unauthenticated('the signing keys cannot be fetched');
+      }
       throw unauthenticated(reasonFor(error));
     }
-    const caller = callerFromClaims(claims, auth);
-    if (!caller) throw unauthenticated('the token has no subject (sub)');
-    return caller;
+    if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw unauthenticated('the token has no subject (sub)');
+    if (claims.sub.length > MAX_SUB_LENGTH) throw unauthenticated(`the token's subject (sub) is longer than ${MAX_SUB_LENGTH} characters`);
+    return callerFromClaims({ ...claims, sub: claims.sub }, auth);
   };
+}
+
+/**
+ * jose's own key-set errors, or the request underneath failing (refused, reset, DNS): jose reports
+ * everything about the token itself as a JOSEError.
+ */
+function isKeySetUnavailable(error: unknown): boolean {
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return true;
+  return !(error instanceof joseErrors.JOSEError);
+}
+
+function errorKind(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : error instanceof Error ? error.name : typeof error;
 }
 
 function jwksFor(auth: AuthConfig): JWTVerifyGetKey {
@@ -46,11 +69,11 @@ function reasonFor(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'the token has expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return 'the token is not valid yet';
+    if (error.claim === 'exp') return 'the token has no expiry (exp)';
     return `the token's "${error.claim}" claim is not accepted`;
   }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm this service does not accept';
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'the token is signed with an unknown key';
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return 'the signing keys cannot be fetched';
   return 'the token is malformed';
 }

@@ -67,6 +67,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Prefill GraphiQL with a fresh admin token, as dev mode does. */
   graphiqlDevToken?: boolean;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
 }
 
 /** The real service over HTTP on a random port, on a fresh database of the configured kind. */
@@ -87,8 +89,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, ...options.env });
   const keys = resolveKeys(config);
   const mint = (claims: TokenClaims) => mintToken(new TextEncoder().encode(TEST_JWT_SECRET), config.auth, claims);
-  const server: RunningServer = await createServer({ port: 0, host: '127.0.0.1', graphiql: config.graphiql }, dataSource, {
-    verify: createTokenVerifier(config.auth, keys.signingSecret),
+  const server: RunningServer = await createServer({ port: 0, host: options.host ?? '127.0.0.1', graphiql: config.graphiql }, dataSource, {
+    verify: createTokenVerifier(config.auth, keys.signingSecret, logger),
     cipher: new PasswordCipher(keys.secretsKey, keys.previousSecretsKey),
     logger,
     devToken: options.graphiqlDevToken ? () => mint({ sub: 'graphiql-admin', admin: true }) : undefined,
