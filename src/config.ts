@@ -7,6 +7,8 @@ export type DatabaseConfig =
 
 export interface Config {
   nodeEnv: string;
+  /** Any NODE_ENV but development and test: keys and authentication must be given, never made. */
+  production: boolean;
   port: number;
   host: string;
   database: DatabaseConfig;
@@ -53,28 +55,39 @@ export interface SecretsConfig {
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/image-catalog.sqlite';
 
+/**
+ * The NODE_ENV values that allow dev mode. Every other one (production, prod, staging, a typo)
+ * counts as production: a misspelt setting must not open the catalog to anyone with a browser.
+ */
+const DEVELOPMENT_ENVIRONMENTS = ['development', 'dev', 'test'];
+
 export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
-  const databaseUrl = nonBlank(env.DATABASE_URL) ?? DEFAULT_DATABASE_URL;
-  const nodeEnv = nonBlank(env.NODE_ENV) ?? 'development';
+  const dataDir = nonBlank(env.DATA_DIR);
+  const databaseUrl = nonBlank(env.DATABASE_URL) ?? (dataDir ? `sqlite:${dataDir.replace(/\/+$/, '')}/image-catalog.sqlite` : DEFAULT_DATABASE_URL);
+  const nodeEnv = nonBlank(env.NODE_ENV)?.toLowerCase() ?? 'development';
+  const production = !DEVELOPMENT_ENVIRONMENTS.includes(nodeEnv);
+  const auth = parseAuth(env, production);
   return {
     nodeEnv,
+    production,
     port: parseIntSetting(env, 'PORT', 4000, 0, 65535),
-    host: nonBlank(env.HOST) ?? '0.0.0.0',
+    // Dev mode hands an admin token to whoever opens GraphiQL: by default only this machine can.
+    host: nonBlank(env.HOST) ?? (auth.devMode ? '127.0.0.1' : '0.0.0.0'),
     database: parseDatabaseUrl(databaseUrl),
     databaseLabel: maskPassword(databaseUrl),
     migrateOnStart: parseBoolSetting(env, 'MIGRATE_ON_START', true),
     dbPoolSize: parseIntSetting(env, 'DB_POOL_SIZE', 10, 1, 1000),
     logSql: parseBoolSetting(env, 'LOG_SQL', false),
-    dataDir: nonBlank(env.DATA_DIR) ?? './data',
-    graphiql: parseBoolSetting(env, 'GRAPHIQL', nodeEnv !== 'production'),
+    dataDir: dataDir ?? './data',
+    graphiql: parseBoolSetting(env, 'GRAPHIQL', !production),
     logLevel: parseLogLevel(env),
     shutdownTimeoutMs: parseIntSetting(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    auth: parseAuth(env, nodeEnv),
-    secrets: parseSecrets(env, nodeEnv),
+    auth,
+    secrets: parseSecrets(env, production),
   };
 }
 
@@ -86,7 +99,7 @@ function parseLogLevel(env: Env): LogLevel {
 
 const MIN_HS256_SECRET_BYTES = 32;
 
-function parseAuth(env: Env, nodeEnv: string): AuthConfig {
+function parseAuth(env: Env, production: boolean): AuthConfig {
   const jwtSecret = env.AUTH_JWT_SECRET?.trim() || undefined;
   const jwksUrl = nonBlank(env.AUTH_JWKS_URL);
   if (jwtSecret && jwksUrl) throw new ConfigError('Set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both');
@@ -95,9 +108,10 @@ function parseAuth(env: Env, nodeEnv: string): AuthConfig {
   }
   if (jwksUrl && !/^https?:\/\/[^/]/.test(jwksUrl)) throw new ConfigError('AUTH_JWKS_URL must be an http(s) URL');
   const devMode = !jwtSecret && !jwksUrl;
-  if (devMode && nodeEnv === 'production') {
+  if (devMode && production) {
     throw new ConfigError(
-      'NODE_ENV=production needs authentication: set AUTH_JWT_SECRET (HS256 shared secret) or AUTH_JWKS_URL (your identity provider\'s JWKS)',
+      'NODE_ENV=production needs authentication: set AUTH_JWT_SECRET (HS256 shared secret) or AUTH_JWKS_URL (your identity provider\'s JWKS). ' +
+        'Every NODE_ENV other than development or test counts as production.',
     );
   }
   return {
@@ -114,9 +128,9 @@ function parseAuth(env: Env, nodeEnv: string): AuthConfig {
   };
 }
 
-function parseSecrets(env: Env, nodeEnv: string): SecretsConfig {
+function parseSecrets(env: Env, production: boolean): SecretsConfig {
   const key = parseKey(env, 'SECRETS_KEY');
-  if (!key && nodeEnv === 'production') {
+  if (!key && production) {
     throw new ConfigError('NODE_ENV=production needs SECRETS_KEY: 32 random bytes in base64, e.g. from `openssl rand -base64 32`');
   }
   return { key, previousKey: parseKey(env, 'SECRETS_KEY_PREVIOUS') };
@@ -158,8 +172,9 @@ export function parseDatabaseUrl(url: string): DatabaseConfig {
   };
 }
 
+/** Everything between "user:" and the last "@" before the host goes, even a password holding a raw "@". */
 function maskPassword(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+  return url.replace(/\/\/([^:/@]*):[^/]*@/, '//$1:***@');
 }
 
 function nonBlank(value: string | undefined): string | undefined {

@@ -19,7 +19,7 @@ export const DEV_SECRETS_KEY_FILE = 'secrets.key';
  * once into the data directory (owner-only) and reused, so tokens and sealed passwords survive a
  * restart. loadConfig has already refused production without them.
  */
-export function resolveKeys(config: Pick<Config, 'auth' | 'secrets' | 'dataDir' | 'nodeEnv'>): Keys {
+export function resolveKeys(config: Pick<Config, 'auth' | 'secrets' | 'dataDir' | 'production'>): Keys {
   const signingSecret = config.auth.jwtSecret
     ? new TextEncoder().encode(config.auth.jwtSecret)
     : config.auth.devMode
@@ -29,8 +29,8 @@ export function resolveKeys(config: Pick<Config, 'auth' | 'secrets' | 'dataDir' 
   return { signingSecret, secretsKey, previousSecretsKey: config.secrets.previousKey };
 }
 
-function keptKey(config: Pick<Config, 'dataDir' | 'nodeEnv'>, file: string): Buffer {
-  if (config.nodeEnv === 'production') throw new ConfigError(`NODE_ENV=production never generates keys (${file}); set them explicitly`);
+function keptKey(config: Pick<Config, 'dataDir' | 'production'>, file: string): Buffer {
+  if (config.production) throw new ConfigError(`NODE_ENV=production never generates keys (${file}); set them explicitly`);
   const path = join(config.dataDir, file);
   if (!existsSync(path)) {
     mkdirSync(config.dataDir, { recursive: true });

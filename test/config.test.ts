@@ -26,6 +26,15 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ port: 8080, migrateOnStart: false });
   });
 
+  it('keeps the default SQLite file in DATA_DIR when that is set', () => {
+    expect(loadConfig({ DATA_DIR: '/var/lib/catalog/' }).database).toEqual({ kind: 'sqlite', path: '/var/lib/catalog/image-catalog.sqlite' });
+    expect(loadConfig({ DATA_DIR: '/var/lib/catalog', DATABASE_URL: 'sqlite:/elsewhere.sqlite' }).database).toEqual({ kind: 'sqlite', path: '/elsewhere.sqlite' });
+  });
+
+  it('masks a password that holds a raw "@" entirely', () => {
+    expect(loadConfig({ DATABASE_URL: 'mysql://app:se@cret@db:3306/catalog' }).databaseLabel).toBe('mysql://app:***@db:3306/catalog');
+  });
+
   it('takes mariadb:// too', () => {
     expect(loadConfig({ DATABASE_URL: 'mariadb://root@127.0.0.1/x' }).database).toMatchObject({ flavor: 'mariadb', port: 3306 });
   });
@@ -93,6 +102,22 @@ describe('loadConfig: authentication and secrets', () => {
   it('never repeats a secret setting in its message', () => {
     expect(() => loadConfig({ AUTH_JWT_SECRET: 'hunter2-short' })).toThrow(/^(?!.*hunter2)/);
     expect(() => loadConfig({ SECRETS_KEY: 'hunter2hunter2' })).toThrow(/^(?!.*hunter2)/);
+  });
+});
+
+describe('loadConfig: production is any NODE_ENV but development and test', () => {
+  it.each(['production', 'Production', ' PRODUCTION ', 'prod', 'staging'])('NODE_ENV=%p refuses to start without authentication', (nodeEnv) => {
+    expect(() => loadConfig({ NODE_ENV: nodeEnv })).toThrow(/needs authentication/);
+  });
+
+  it.each([undefined, 'development', 'Development', 'dev', 'test'])('NODE_ENV=%p allows dev mode', (nodeEnv) => {
+    expect(loadConfig({ NODE_ENV: nodeEnv })).toMatchObject({ production: false, auth: { devMode: true } });
+  });
+
+  it('listens on loopback only in dev mode, unless HOST says otherwise; on every address otherwise', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ AUTH_JWT_SECRET: 's'.repeat(32) }).host).toBe('0.0.0.0');
   });
 });
 

@@ -1,6 +1,12 @@
+import { networkInterfaces } from 'node:os';
 import { startTestApp, TestApp } from './helpers/test-app';
 
 const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+
+async function pageSettings(url: string | URL): Promise<Record<string, unknown>> {
+  const html = await (await fetch(url, { headers: HTML })).text();
+  return JSON.parse(/<script type="application\/json" id="graphiql-settings">(.*?)<\/script>/s.exec(html)?.[1] ?? '{}') as Record<string, unknown>;
+}
 
 describe('GraphiQL', () => {
   let app: TestApp;
@@ -36,9 +42,7 @@ describe('GraphiQL', () => {
   });
 
   it('leaves the header editor with an empty bearer token outside dev mode', async () => {
-    const html = await (await fetch(app.url, { headers: HTML })).text();
-    const settings = JSON.parse(/<script type="application\/json" id="graphiql-settings">(.*?)<\/script>/s.exec(html)?.[1] ?? '{}');
-    expect(settings).toEqual({ endpoint: '/graphql', headers: '{\n  "Authorization": "Bearer "\n}', baseHeaders: {} });
+    expect(await pageSettings(app.url)).toEqual({ endpoint: '/graphql', headers: '{\n  "Authorization": "Bearer "\n}' });
   });
 
   it('answers an unknown asset with 404 and leaves GraphQL GET requests to the API', async () => {
@@ -46,6 +50,33 @@ describe('GraphiQL', () => {
     expect((await fetch(new URL('/graphiql/..%2Fpackage.json', app.url))).status).toBe(404);
     const api = await fetch(app.url, { headers: { accept: 'application/json' } });
     expect(api.headers.get('content-type')).not.toMatch(/html/);
+  });
+});
+
+describe('GraphiQL in dev mode', () => {
+  let app: TestApp;
+  // This machine's own non-loopback address: a browser elsewhere on the network arrives from one.
+  const lanAddress = Object.values(networkInterfaces())
+    .flat()
+    .find((address) => address && !address.internal && address.family === 'IPv4')?.address;
+  beforeAll(async () => {
+    app = await startTestApp({ graphiqlDevToken: true, host: '0.0.0.0' });
+  });
+  afterAll(() => app.close());
+
+  it('prefills a working admin token for a browser on this machine', async () => {
+    const settings = await pageSettings(app.url);
+    const token = /^\{\n {2}"Authorization": "Bearer (\S+)"\n\}$/.exec(String(settings.headers))?.[1] as string;
+    expect(settings.schemaHeaders).toEqual({ Authorization: `Bearer ${token}` });
+    expect(await app.as(token).ok('mutation { createGroup(input: { name: "from-graphiql" }) { createdBy } }')).toEqual({ createGroup: { createdBy: 'graphiql-admin' } });
+  });
+
+  it('gives a browser elsewhere on the network no token', async () => {
+    if (!lanAddress) throw new Error('this test needs a non-loopback IPv4 address on the machine');
+    const url = new URL(app.url);
+    url.hostname = lanAddress;
+    const settings = await pageSettings(url);
+    expect(settings).toEqual({ endpoint: '/graphql', headers: '{\n  "Authorization": "Bearer "\n}' });
   });
 });
 

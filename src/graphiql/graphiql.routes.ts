@@ -24,9 +24,18 @@ const ASSETS: Record<string, { path: string; type: string }> = {
 /** Starts GraphiQL with the page's settings; served as a file so no inline script is needed. */
 const START_SCRIPT = `(function start() {
   var settings = JSON.parse(document.getElementById('graphiql-settings').textContent);
-  // GraphiQL loads the schema before its header editor is ready: the base headers cover that
-  // first request; headers typed into the editor still take precedence.
-  var fetcher = GraphiQL.createFetcher({ url: settings.endpoint, headers: settings.baseHeaders });
+  var send = GraphiQL.createFetcher({ url: settings.endpoint });
+  // GraphiQL loads the schema before its header editor is ready, so that first request goes
+  // without the editor's headers: in dev mode the schema fetch alone falls back to the page's
+  // token. Operations send exactly what the editor holds, so deleting the header takes effect.
+  function fetcher(params, options) {
+    var headers = (options && options.headers) || {};
+    var hasAuthorization = Object.keys(headers).some(function (name) { return name.toLowerCase() === 'authorization'; });
+    if (settings.schemaHeaders && !hasAuthorization && params.operationName === 'IntrospectionQuery') {
+      options = Object.assign({}, options, { headers: Object.assign({}, settings.schemaHeaders, headers) });
+    }
+    return send(params, options);
+  }
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(
     React.createElement(GraphiQL, {
@@ -52,13 +61,17 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+
 /** GET /graphql from a browser (it prefers HTML) gets GraphiQL; every other request goes on to Apollo. */
 export function graphiqlRoutes(options: GraphiQLOptions): Router {
   const router = express.Router();
   router.get(options.endpoint, async (req, res, next) => {
     if (req.accepts(['application/json', 'text/html']) !== 'text/html') return next();
     try {
-      const token = options.devToken ? await options.devToken() : undefined;
+      // The dev admin token goes only to a browser on this machine, even when HOST opens the port wider.
+      const local = LOOPBACK.test(req.socket.remoteAddress ?? '');
+      const token = options.devToken && local ? await options.devToken() : undefined;
       res.set('content-security-policy', CONTENT_SECURITY_POLICY).set('cache-control', 'no-store').type('html').send(page(options.endpoint, token));
     } catch (error) {
       next(error);
@@ -80,7 +93,7 @@ function page(endpoint: string, token: string | undefined): string {
   const settings = {
     endpoint,
     headers: authorization ? JSON.stringify(authorization, null, 2) : '{\n  "Authorization": "Bearer "\n}',
-    baseHeaders: authorization ?? {},
+    schemaHeaders: authorization,
   };
   // A JSON script element is data, not code: the strict script-src still holds. "<" is escaped so
   // no value can close the element.
