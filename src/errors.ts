@@ -91,18 +91,29 @@ function withoutStacktrace(formatted: GraphQLFormattedError): GraphQLFormattedEr
 
 /**
  * graphql-js rejects ill-typed variables before any resolver runs; give those errors the same
- * `fields` shape as ours so a client handles every BAD_USER_INPUT alike.
+ * `fields` shape as ours so a client handles every BAD_USER_INPUT alike. Its message quotes the
+ * whole variable value, a registry password included: that part is dropped, and so is the value
+ * a scalar could not read, leaving the variable, the path and the reason.
  */
 function variableCoercionError(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const variable = /^Variable "\$(\w+)"/.exec(formatted.message)?.[1];
-  const at = /got invalid value .*? at "([^"]+)"/s.exec(formatted.message)?.[1];
-  const missing = /Field "([^"]+)" of required type/.exec(formatted.message)?.[1];
+  const parsed = variable ? COERCION_MESSAGE.exec(formatted.message) : null;
+  const at = parsed?.[1];
+  const reason = parsed?.[2]?.replace(/( cannot represent [^:]*?value): [^]*$/, '$1.');
+  const named = reason ? /^Field "([^"]+)" (?:of required type|is not defined)/.exec(reason)?.[1] : undefined;
   // "input.type" is the field `type` of the variable `input`: name the field as the input has it.
-  const path = [at?.replace(/^[^.[]+\.?/, ''), missing].filter(Boolean).join('.');
+  const path = [at?.replace(/^[^.[]+\.?/, ''), named].filter(Boolean).join('.');
   const field = path || variable || 'variables';
+  const quotesValue = formatted.message.includes(' got invalid value ');
+  const message = variable && quotesValue ? `Variable "$${variable}" got invalid value${at ? ` at "${at}"` : ''}; ${reason ?? 'it does not match its type.'}` : formatted.message;
   const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
   return {
     ...formatted,
-    extensions: { ...extensions, code: ErrorCode.BAD_USER_INPUT, fields: [{ field, message: formatted.message }] },
+    message,
+    extensions: { ...extensions, code: ErrorCode.BAD_USER_INPUT, fields: [{ field, message }] },
   };
 }
+
+// `Variable "$v" got invalid value <the value, any text> [at "<path>"]; <reason>`: the reasons
+// graphql-js and our scalars give start in one of these ways, which the greedy start skips to.
+const COERCION_MESSAGE = /^[^]*?got invalid value [^]*?(?: at "([^"]+)")?; ((?:Field "|Expected |Value |Unknown |\w+ cannot represent |DateTime )[^;]*)$/;

@@ -3,12 +3,24 @@ import { createTokenVerifier } from './auth/token-verifier';
 import { mintToken } from './auth/tokens';
 import { ConfigError, loadConfig } from './config';
 import { createDataSource } from './db/data-source';
-import { runPendingMigrations } from './db/migrate';
+import { pendingMigrations, runPendingMigrations } from './db/migrate';
 import { resolveKeys } from './keys';
 import { createLogger } from './observability/logger';
 import { PasswordCipher } from './pull-secrets/password-cipher';
-import { resealPasswords } from './pull-secrets/password-rotation';
+import { sealPasswordsAtStart } from './pull-secrets/password-rotation';
 import { createServer } from './server';
+
+const POOL_CLOSE_TIMEOUT_MS = 2_000;
+
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = work.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([settled, timedOut]).finally(() => clearTimeout(timer));
+}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -18,12 +30,18 @@ async function main(): Promise<void> {
   await dataSource.initialize();
   if (config.migrateOnStart) await runPendingMigrations(dataSource);
   const cipher = new PasswordCipher(keys.secretsKey, keys.previousSecretsKey);
-  const { resealed } = await resealPasswords(dataSource, cipher, { clearOnly: true });
-  if (resealed > 0) logger.info({ resealed }, 'sealed registry passwords that an earlier version stored in clear');
+  const pending = await pendingMigrations(dataSource);
+  if (pending.length > 0) {
+    // Serve anyway: /readyz says 503 until a deploy job has run them, and says why.
+    logger.warn({ pending }, 'migrations are pending (MIGRATE_ON_START=false): run `npm run migrate`; /readyz answers 503 until then');
+  } else {
+    await sealPasswordsAtStart(dataSource, cipher, logger);
+  }
   const signingSecret = keys.signingSecret;
   const devToken = config.auth.devMode && signingSecret ? () => mintToken(signingSecret, config.auth, { sub: 'dev-admin', admin: true }) : undefined;
-  const server = await createServer(config, dataSource, { verify: createTokenVerifier(config.auth, signingSecret), cipher, devToken, logger });
-  logger.info({ url: server.url, database: config.databaseLabel, graphiql: config.graphiql, devMode: config.auth.devMode }, `GraphQL at ${server.url} (ready)`);
+  const server = await createServer(config, dataSource, { verify: createTokenVerifier(config.auth, signingSecret, logger), cipher, devToken, logger });
+  const state = pending.length > 0 ? 'not ready: migrations pending' : 'ready';
+  logger.info({ url: server.url, database: config.databaseLabel, graphiql: config.graphiql, devMode: config.auth.devMode }, `GraphQL at ${server.url} (${state})`);
   if (devToken) {
     // Deliberately on stdout as plain text, not a log line: dev mode's one ready-made admin token.
     console.log('image-catalog: DEV MODE (no AUTH_JWT_SECRET or AUTH_JWKS_URL): tokens are signed with a secret kept in');
@@ -39,9 +57,12 @@ async function main(): Promise<void> {
     // Should the drain itself hang, still leave, but say so with a failing exit code.
     setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5_000).unref();
     await server.stop();
-    await dataSource.destroy();
+    // A request cut off by the timeout may still hold a connection in a query the database has
+    // not finished; the pool would wait for it forever.
+    const closed = await settlesWithin(dataSource.destroy(), POOL_CLOSE_TIMEOUT_MS);
+    if (!closed) logger.warn({ waitedMs: POOL_CLOSE_TIMEOUT_MS }, 'database connections were still busy after the shutdown timeout; leaving them');
     logger.info('stopped');
-    logger.flush(() => process.exit(0));
+    logger.flush(() => process.exit(closed ? 0 : 1));
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -4,7 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
-import express from 'express';
+import express, { ErrorRequestHandler } from 'express';
 import { DataSource } from 'typeorm';
 import type { VerifyAuthorization } from './auth/token-verifier';
 import type { Config } from './config';
@@ -18,6 +18,36 @@ import { Metrics } from './observability/metrics';
 import { Observation, observationPlugin, observeRequests } from './observability/request-observer';
 import type { PasswordCipher } from './pull-secrets/password-cipher';
 import { buildSchema } from './schema';
+
+const MAX_BODY = '1mb';
+
+/**
+ * A body express.json could not read, answered as GraphQL errors are. body-parser's error holds
+ * the raw body (variables, passwords): it is never logged, and only its kind decides the answer.
+ */
+const rejectUnreadableBody: ErrorRequestHandler = (error: { type?: unknown; status?: unknown }, _req, res, next) => {
+  const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : undefined;
+  if (status === undefined) return next(error);
+  const [code, message] =
+    error.type === 'entity.too.large'
+      ? ['PAYLOAD_TOO_LARGE', `The request body is larger than ${MAX_BODY}`]
+      : error.type === 'entity.parse.failed'
+        ? ['BAD_REQUEST', 'The request body is not valid JSON']
+        : ['BAD_REQUEST', 'The request body cannot be read'];
+  (res.locals.observation as Observation).errorCodes.push(code);
+  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+};
+
+/** Whatever else fails outside GraphQL: a fixed answer, and only the error's name in the log. */
+function lastResort(logger: Logger): ErrorRequestHandler {
+  // Four parameters are how express tells an error handler; `next` is deliberately unused: express's
+  // own handler would print the error, message and all, to stderr.
+  return (error: unknown, _req, res, _next) => {
+    logger.error({ error: error instanceof Error ? error.name : typeof error }, 'request failed outside GraphQL');
+    if (res.headersSent) return void res.destroy();
+    res.status(500).json({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+  };
+}
 
 export interface RunningServer {
   url: string;
@@ -72,7 +102,8 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
   app.use(
     '/graphql',
     observeRequests(logger, metrics),
-    express.json({ limit: '1mb' }),
+    express.json({ limit: MAX_BODY }),
+    rejectUnreadableBody,
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const observation = res.locals.observation as Observation;
@@ -86,6 +117,7 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
       },
     }),
   );
+  app.use(lastResort(logger));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

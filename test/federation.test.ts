@@ -71,6 +71,20 @@ describe('the subgraph', () => {
     ]);
   });
 
+  it('resolves a reference whose key is not a string to null, without an error', async () => {
+    const response = await app.request<Entities>(ENTITIES, {
+      representations: [
+        { __typename: 'Image', name: 5 },
+        { __typename: 'Image', id: { id: 1 } },
+        { __typename: 'Group', id: [group.id] },
+        { __typename: 'Image', id: images[0].id },
+      ],
+    });
+    expect(response.errors).toBeUndefined();
+    expect(response.data?._entities).toEqual([null, null, null, expect.objectContaining({ id: images[0].id })]);
+    expect(app.serverErrors).toEqual([]);
+  });
+
   it.each([10, 500])('resolves %i image references in a constant number of statements', async (count) => {
     const representations = Array.from({ length: count }, (_, i) => ({ __typename: 'Image', id: images[i % images.length].id }));
     const { count: statements } = await app.countStatements(async () => {

@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createDataSource } from '../src/db/data-source';
-import { runPendingMigrations } from '../src/db/migrate';
+import { pendingMigrations, runPendingMigrations } from '../src/db/migrate';
 import { migrations } from '../src/db/migrations';
+import { startServiceProcess } from './helpers/service-process';
+import { TEST_JWT_SECRET, TEST_SECRETS_KEY } from './helpers/test-app';
 import { createTestDatabase, onMysql, TestDatabase } from './helpers/test-database';
 
 let database: TestDatabase;
@@ -40,6 +42,38 @@ describe('migrations', () => {
     expect(first.output).toContain(`migrate: applied ${migrations.map((m) => m.name).join(', ')}`);
     expect(migrateCli().output).toContain('migrate: the database is up to date');
   });
+
+  it('tells which are pending without writing anything, so the readiness probe can ask', async () => {
+    const dataSource = await connect();
+    expect(await pendingMigrations(dataSource)).toEqual(migrations.map((m) => m.name));
+    const runner = dataSource.createQueryRunner();
+    expect(await runner.hasTable('migrations')).toBe(false);
+    await runner.release();
+    await dataSource.runMigrations({ transaction: 'each' });
+    await dataSource.undoLastMigration({ transaction: 'each' });
+    expect(await pendingMigrations(dataSource)).toEqual([migrations[migrations.length - 1].name]);
+  });
+
+  it('with MIGRATE_ON_START=false on an empty database the service starts, not ready, and says what to run', async () => {
+    const service = await startServiceProcess({
+      DATABASE_URL: database.url,
+      MIGRATE_ON_START: 'false',
+      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      SECRETS_KEY: TEST_SECRETS_KEY,
+      NODE_ENV: 'production',
+    });
+    try {
+      expect(service.output()).toContain('migrations are pending (MIGRATE_ON_START=false): run `npm run migrate`');
+      expect(service.output()).toContain('(not ready: migrations pending)');
+      const ready = await fetch(new URL('/readyz', service.url));
+      expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 503, body: { status: 'unavailable', checks: { database: 'ok', migrations: 'pending' } } });
+      expect(migrateCli()).toMatchObject({ status: 0 });
+      expect((await fetch(new URL('/readyz', service.url))).status).toBe(200);
+    } finally {
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+    }
+  }, 30_000);
 
   it('roll back to an empty database and forward again', async () => {
     const dataSource = await connect();

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { createPullSecret } from './helpers/factories';
 import { CREATE_PULL_SECRET } from './helpers/operations';
 import { startTestApp, TestApp } from './helpers/test-app';
@@ -112,6 +113,40 @@ describe('/metrics', () => {
     expect(text).toMatch(/^image_catalog_db_pool_connections\{state="idle"\} \d+$/m);
     expect(text).toMatch(/^image_catalog_db_pool_connections\{state="in_use"\} \d+$/m);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+  });
+
+  it('lets only operations GraphQL resolved create labels: callers without a token cannot fill them', async () => {
+    await app.request('query KnownName { images { totalCount } }');
+    for (let i = 0; i < 3; i++) await app.as(null).request(`query Junk${i} { images { totalCount } }`);
+    await app.as(null).request('query KnownName { images { totalCount } }');
+    const text = await (await fetch(endpoint('/metrics'))).text();
+    expect(text).not.toMatch(/operation="Junk\d"/);
+    expect(text).toMatch(/^image_catalog_graphql_requests_total\{operation="KnownName",outcome="error"\} 1$/m);
+    expect(text).toMatch(/^image_catalog_graphql_requests_total\{operation="KnownName",outcome="success"\} 1$/m);
+  });
+
+  it('logs an operation name a caller merely sent shortened to 100 characters', async () => {
+    const before = app.logs.length;
+    await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ images { totalCount } }', operationName: `N${'n'.repeat(5000)}` }) });
+    const line = app.logs.slice(before).find((l) => l.msg === 'graphql request');
+    expect(line).toMatchObject({ status: 401, operation: `N${'n'.repeat(99)}` });
+  });
+
+  it('counts and logs a request whose caller went away before the answer as aborted', async () => {
+    const before = app.logs.length;
+    const { port } = new URL(app.url);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        // Half a body: the server is still reading it when the connection goes.
+        socket.write('POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"query":');
+        setTimeout(() => socket.destroy(), 100);
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    for (let i = 0; i < 50 && !app.logs.slice(before).some((l) => l.msg === 'graphql request'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(app.logs.slice(before).filter((l) => l.msg === 'graphql request')).toEqual([expect.objectContaining({ outcome: 'aborted', operation: 'anonymous' })]);
+    expect(await (await fetch(endpoint('/metrics'))).text()).toMatch(/^image_catalog_graphql_requests_total\{operation="anonymous",outcome="aborted"\} 1$/m);
   });
 
   it('keeps odd operation names out of the labels', async () => {

@@ -43,6 +43,31 @@ describe('image pull secrets', () => {
     expect(printed.join('\n')).not.toContain(PASSWORD);
   });
 
+  it.each([
+    ['a missing required field', { registryHost: 'r.example.com', username: 'u', password: PASSWORD }, 'name', /Field "name" of required type "String!" was not provided/],
+    ['an unknown field', { name: 'x', registryHost: 'r.example.com', username: 'u', password: PASSWORD, extra: 1 }, 'extra', /Field "extra" is not defined/],
+    ['a password of the wrong type', { name: 'x', registryHost: 'r.example.com', username: 'u', password: 31415926535 }, 'password', /String cannot represent a non string value\.$/],
+  ])('does not echo the password when the variables have %s', async (_, input, field, reason) => {
+    const response = await app.request(CREATE_PULL_SECRET, { input });
+    const error = response.errors?.[0];
+    expect(error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field, message: error?.message }] });
+    expect(error?.message).toMatch(/^Variable "\$input" got invalid value( at "input\.\w+")?; /);
+    expect(error?.message).toMatch(reason);
+    expect(response.text).not.toContain(PASSWORD);
+    expect(response.text).not.toContain('31415926535');
+  });
+
+  it('does not echo or log the body of a request that is not JSON', async () => {
+    const body = JSON.stringify({ query: CREATE_PULL_SECRET, variables: { input: { name: 'x', registryHost: 'r', username: 'u', password: PASSWORD } } });
+    const response = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `${body.slice(0, -1)},}` });
+    expect(response.status).toBe(400);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({ errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+    expect(JSON.stringify(app.logs)).not.toContain(PASSWORD);
+    expect(printed.join('\n')).not.toContain(PASSWORD);
+    expect(app.logs.at(-1)).toMatchObject({ msg: 'graphql request', status: 400, outcome: 'error', errors: ['BAD_REQUEST'] });
+  });
+
   it('has no password field at all', async () => {
     const error = await app.fails('{ imagePullSecrets { nodes { password } } }');
     expect(error.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');

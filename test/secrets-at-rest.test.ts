@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { PasswordCipher } from '../src/pull-secrets/password-cipher';
 import { resealPasswords } from '../src/pull-secrets/password-rotation';
 import { createPullSecret } from './helpers/factories';
@@ -19,13 +20,20 @@ async function stored(): Promise<{ id: string; name: string; password: string }[
   return app.dataSource.query('SELECT id, name, password FROM image_pull_secrets ORDER BY name');
 }
 
-function rotate(env: Record<string, string>) {
-  const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', 'src', 'cli', 'rotate-secrets.ts')], {
-    env: { ...process.env, DATABASE_URL: app.databaseUrl, NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32), ...env },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+/** Runs the CLI without blocking: the test's own server must keep answering meanwhile. */
+async function rotate(env: Record<string, string>): Promise<{ status: number; output: string }> {
+  const script = join(__dirname, '..', 'src', 'cli', 'rotate-secrets.ts');
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
+      env: { ...process.env, DATABASE_URL: app.databaseUrl, NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32), ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    return { status: 0, output: `${stdout}${stderr}` };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { status: typeof failed.code === 'number' ? failed.code : -1, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
+  }
 }
 
 describe('registry passwords at rest', () => {
@@ -46,7 +54,7 @@ describe('registry passwords at rest', () => {
     const old = new PasswordCipher(OLD_KEY);
     const clear = new Map(before.map((row) => [row.id, old.open(row.id, row.password)]));
 
-    const run = rotate({ SECRETS_KEY: NEW_KEY.toString('base64'), SECRETS_KEY_PREVIOUS: OLD_KEY.toString('base64') });
+    const run = await rotate({ SECRETS_KEY: NEW_KEY.toString('base64'), SECRETS_KEY_PREVIOUS: OLD_KEY.toString('base64') });
     expect(run).toMatchObject({ status: 0 });
     expect(run.output).toContain(`${before.length} password(s) sealed under the current key`);
 
@@ -56,11 +64,11 @@ describe('registry passwords at rest', () => {
       expect(fresh.open(row.id, row.password)).toBe(clear.get(row.id));
       expect(() => old.open(row.id, row.password)).toThrow(/neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS/);
     }
-    const again = rotate({ SECRETS_KEY: NEW_KEY.toString('base64'), SECRETS_KEY_PREVIOUS: OLD_KEY.toString('base64') });
+    const again = await rotate({ SECRETS_KEY: NEW_KEY.toString('base64'), SECRETS_KEY_PREVIOUS: OLD_KEY.toString('base64') });
     expect(again.output).toContain(`0 password(s) sealed under the current key, ${before.length} already were`);
 
     // Back to the key the running test app uses, through the same path.
-    expect(rotate({ SECRETS_KEY: OLD_KEY.toString('base64'), SECRETS_KEY_PREVIOUS: NEW_KEY.toString('base64') }).status).toBe(0);
+    expect((await rotate({ SECRETS_KEY: OLD_KEY.toString('base64'), SECRETS_KEY_PREVIOUS: NEW_KEY.toString('base64') })).status).toBe(0);
   });
 
   it('stops a rotation that meets a password no key opens, naming the secret and changing nothing', async () => {
@@ -69,7 +77,7 @@ describe('registry passwords at rest', () => {
     await app.dataSource.query('UPDATE image_pull_secrets SET password = ? WHERE id = ?', [foreign, stranger.id]);
     const before = await stored();
 
-    const run = rotate({ SECRETS_KEY: NEW_KEY.toString('base64'), SECRETS_KEY_PREVIOUS: OLD_KEY.toString('base64') });
+    const run = await rotate({ SECRETS_KEY: NEW_KEY.toString('base64'), SECRETS_KEY_PREVIOUS: OLD_KEY.toString('base64') });
     expect(run.status).toBe(1);
     expect(run.output).toContain(`image pull secret "${stranger.name}"`);
     expect(run.output).toContain('nothing was changed');
@@ -79,10 +87,10 @@ describe('registry passwords at rest', () => {
   });
 
   it('refuses to rotate in production without SECRETS_KEY, or with a malformed one', async () => {
-    const missing = rotate({ SECRETS_KEY: '' });
+    const missing = await rotate({ SECRETS_KEY: '' });
     expect(missing.status).toBe(1);
     expect(missing.output).toContain('NODE_ENV=production needs SECRETS_KEY');
-    const malformed = rotate({ SECRETS_KEY: 'too-short' });
+    const malformed = await rotate({ SECRETS_KEY: 'too-short' });
     expect(malformed.status).toBe(1);
     expect(malformed.output).toContain('SECRETS_KEY must be 32 bytes in base64');
   });
@@ -92,13 +100,32 @@ describe('registry passwords at rest', () => {
     await app.dataSource.query('UPDATE image_pull_secrets SET password = ? WHERE id = ?', ['legacy-clear-Passw0rd', legacy.id]);
     const sealedBefore = (await stored()).filter((row) => row.id !== legacy.id);
 
-    const report = await resealPasswords(app.dataSource, new PasswordCipher(OLD_KEY), { clearOnly: true });
-    expect(report.resealed).toBe(1);
+    const report = await resealPasswords(app.dataSource, new PasswordCipher(OLD_KEY), { skipUnreadable: true });
+    expect(report).toEqual({ resealed: 1, unchanged: sealedBefore.length, unreadable: [] });
     const after = await stored();
     const row = after.find((r) => r.id === legacy.id);
     expect(row?.password).not.toContain('legacy-clear');
     expect(new PasswordCipher(OLD_KEY).open(legacy.id, row?.password ?? '')).toBe('legacy-clear-Passw0rd');
     expect(after.filter((r) => r.id !== legacy.id)).toEqual(sealedBefore);
+  });
+
+  it('moves passwords written under the previous key during a rollout to the new key at start, and reports the ones no key opens', async () => {
+    // An instance still on the old key wrote these while new instances were rolling out.
+    const written = await createPullSecret(app, { password: 'written-under-old-Passw0rd' });
+    const foreign = await createPullSecret(app);
+    await app.dataSource.query('UPDATE image_pull_secrets SET password = ? WHERE id = ?', [new PasswordCipher(UNKNOWN_KEY).seal(foreign.id, 'x'), foreign.id]);
+    const total = (await stored()).length;
+
+    const report = await resealPasswords(app.dataSource, new PasswordCipher(NEW_KEY, OLD_KEY), { skipUnreadable: true });
+    expect(report).toEqual({ resealed: total - 1, unchanged: 0, unreadable: [foreign.name] });
+    const fresh = new PasswordCipher(NEW_KEY);
+    const rows = await stored();
+    expect(fresh.open(written.id, rows.find((r) => r.id === written.id)?.password ?? '')).toBe('written-under-old-Passw0rd');
+    for (const row of rows.filter((r) => r.id !== foreign.id)) expect(fresh.isSealedWithCurrentKey(row.password)).toBe(true);
+
+    // Back to the key the running test app uses.
+    await app.ok(`mutation { deleteImagePullSecret(id: "${foreign.id}") }`);
+    expect(await resealPasswords(app.dataSource, new PasswordCipher(OLD_KEY, NEW_KEY))).toMatchObject({ unreadable: [] });
   });
 });
 

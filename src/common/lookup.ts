@@ -20,8 +20,9 @@ export function findByIdOrName<T>(args: { id?: string | null; name?: string | nu
  * the gateway's hundreds of references become one batched query, and a record the caller may not
  * see resolves to null exactly as it does for `image(id:)`.
  */
-export function resolveReference<T>(reference: { id?: string | null; name?: string | null }, loaders: LookupLoaders<T>): Promise<T | null> {
-  if (reference.id != null) return loaders.byId.load(reference.id);
-  if (reference.name != null) return loaders.byName.load(reference.name);
+export function resolveReference<T>(reference: { id?: unknown; name?: unknown }, loaders: LookupLoaders<T>): Promise<T | null> {
+  // A gateway passes representations through unchecked: a key that is not a string names nothing.
+  if (typeof reference.id === 'string') return loaders.byId.load(reference.id);
+  if (typeof reference.name === 'string') return loaders.byName.load(reference.name);
   return Promise.resolve(null);
 }

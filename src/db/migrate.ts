@@ -27,3 +27,20 @@ export async function runPendingMigrations(dataSource: DataSource): Promise<Migr
     await runner.release();
   }
 }
+
+/**
+ * Names of the migrations not yet applied. Read-only, unlike TypeORM's showMigrations (which
+ * creates its bookkeeping table): a readiness probe must not write.
+ */
+export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
+  const table = dataSource.options.migrationsTableName ?? 'migrations';
+  const runner = dataSource.createQueryRunner();
+  try {
+    const applied = (await runner.hasTable(table))
+      ? new Set(((await runner.query(`SELECT name FROM ${runner.connection.driver.escape(table)}`)) as { name: string }[]).map((row) => row.name))
+      : new Set<string>();
+    return dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name).filter((name) => !applied.has(name));
+  } finally {
+    await runner.release();
+  }
+}

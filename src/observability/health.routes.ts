@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import { DataSource } from 'typeorm';
+import { pendingMigrations } from '../db/migrate';
 import type { Metrics } from './metrics';
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -33,8 +34,8 @@ async function readiness(dataSource: DataSource, stopping: boolean): Promise<Rec
     return { database: 'unreachable' };
   }
   try {
-    const pending = await withTimeout(dataSource.showMigrations());
-    return { database: 'ok', migrations: pending ? 'pending' : 'ok' };
+    const pending = await withTimeout(pendingMigrations(dataSource));
+    return { database: 'ok', migrations: pending.length > 0 ? 'pending' : 'ok' };
   } catch {
     return { database: 'ok', migrations: 'unknown' };
   }

@@ -50,18 +50,20 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  record(operation: string, outcome: 'success' | 'error', seconds: number, errorCodes: string[]): void {
-    const label = this.operationLabel(operation);
+  /** `resolved`: GraphQL parsed the operation; only such names may take a new label. */
+  record(operation: string, outcome: 'success' | 'error' | 'aborted', seconds: number, errorCodes: string[], resolved: boolean): void {
+    const label = this.operationLabel(operation, resolved);
     this.requests.inc({ operation: label, outcome });
     this.duration.observe({ operation: label, outcome }, seconds);
     for (const code of errorCodes) this.errors.inc({ code });
   }
 
   /** Callers choose operation names: odd ones, or more than a bounded number, share one label. */
-  private operationLabel(operation: string): string {
+  private operationLabel(operation: string, resolved: boolean): string {
+    if (operation === 'anonymous') return operation;
     if (!OPERATION_NAME.test(operation)) return 'other';
     if (this.operations.has(operation)) return operation;
-    if (this.operations.size >= MAX_OPERATION_LABELS) return 'other';
+    if (!resolved || this.operations.size >= MAX_OPERATION_LABELS) return 'other';
     this.operations.add(operation);
     return operation;
   }

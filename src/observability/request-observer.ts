@@ -7,6 +7,7 @@ import type { Metrics } from './metrics';
 /** What one GraphQL request did, filled in as it goes and written out when the response is sent. */
 export interface Observation {
   requestId: string;
+  /** The operation GraphQL resolved; unset when the request was refused before that. */
   operation?: string;
   sub?: string;
   errorCodes: string[];
@@ -14,10 +15,13 @@ export interface Observation {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+const MAX_LOGGED_OPERATION_NAME = 100;
+
 /**
- * One log line and one metrics sample per request, written when the response is finished: so a
- * request refused before GraphQL runs (no token, a body that is not JSON) is counted too. Only the
- * operation name, the outcome and the caller's sub are written; never variables or headers.
+ * One log line and one metrics sample per request, written when the connection is done with it:
+ * so a request refused before GraphQL runs (no token, a body that is not JSON) is counted too, and
+ * one whose caller went away first is counted as aborted. Only the operation name, the outcome and
+ * the caller's sub are written; never variables or headers.
  */
 export function observeRequests(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
@@ -26,11 +30,14 @@ export function observeRequests(logger: Logger, metrics: Metrics): RequestHandle
     const observation: Observation = { requestId: given && REQUEST_ID.test(given) ? given : randomUUID(), errorCodes: [] };
     res.locals.observation = observation;
     res.set('x-request-id', observation.requestId);
-    res.on('finish', () => {
+    res.on('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const operation = observation.operation ?? operationNameOf(req.body) ?? 'anonymous';
-      const outcome = observation.errorCodes.length === 0 && res.statusCode < 400 ? 'success' : 'error';
-      metrics.record(operation, outcome, seconds, observation.errorCodes);
+      // A name the caller merely sent may be anything: it is logged shortened, and only reuses a
+      // metrics label that a resolved operation created, so unauthenticated callers cannot mint them.
+      const resolved = observation.operation !== undefined;
+      const operation = observation.operation ?? operationNameOf(req.body)?.slice(0, MAX_LOGGED_OPERATION_NAME) ?? 'anonymous';
+      const outcome = !res.writableFinished ? 'aborted' : observation.errorCodes.length === 0 && res.statusCode < 400 ? 'success' : 'error';
+      metrics.record(operation, outcome, seconds, observation.errorCodes, resolved);
       logger.info(
         {
           reqId: observation.requestId,
