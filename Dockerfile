@@ -21,11 +21,12 @@ ENV NODE_ENV=production \
     DATA_DIR=/data \
     DATABASE_URL=sqlite:/data/image-catalog.sqlite
 WORKDIR /app
-COPY --from=build --chown=node:node /app/package.json ./
-COPY --from=build --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
+# The code stays owned by root: the service cannot rewrite itself. Only /data is the node user's.
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
 # The SDL is read at start (src/schema.ts), beside dist/.
-COPY --from=build --chown=node:node /app/schema ./schema
+COPY --from=build /app/schema ./schema
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 4000

@@ -1,48 +1,30 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ServiceProcess, startServiceProcess } from './helpers/service-process';
 import { createTestDatabase, TestDatabase } from './helpers/test-database';
 
 // The service as a user starts it (src/main.ts: config, migrations on start, HTTP), driven with the
 // README's worked example, so the README cannot drift from what the service does.
 
 let database: TestDatabase;
-let child: ChildProcess;
+let service: ServiceProcess;
 let url: string;
 let token: string;
 let dataDir: string;
-let output = '';
 
 beforeAll(async () => {
   database = await createTestDatabase();
   dataDir = mkdtempSync(join(tmpdir(), 'image-catalog-readme-'));
   // As a new user starts it: no auth settings at all, so dev mode makes and prints a token.
-  const { AUTH_JWT_SECRET: _s, AUTH_JWKS_URL: _j, SECRETS_KEY: _k, NODE_ENV: _n, ...env } = process.env;
-  child = spawn(process.execPath, ['-r', 'ts-node/register', join(__dirname, '..', 'src', 'main.ts')], {
-    env: { ...env, DATABASE_URL: database.url, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', TS_NODE_TRANSPILE_ONLY: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 25_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /GraphQL at (http:\/\/\S+)/.exec(output);
-      const bearer = /Authorization: Bearer (\S+)/.exec(output);
-      if (match && bearer) {
-        clearTimeout(timer);
-        token = bearer[1];
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
-  });
+  service = await startServiceProcess({ DATABASE_URL: database.url, DATA_DIR: dataDir }, [/Authorization: Bearer (\S+)/]);
+  url = service.url;
+  token = /Authorization: Bearer (\S+)/.exec(service.output())?.[1] as string;
 }, 30_000);
 
 afterAll(async () => {
-  if (child.exitCode === null) child.kill('SIGKILL');
+  if (service.child.exitCode === null) service.child.kill('SIGKILL');
   await database.drop();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -72,7 +54,7 @@ describe('the README', () => {
       const body = await post(query);
       if (example.includes('Bad_Name')) {
         expect(body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-        expect(body.errors?.[0].extensions?.fields?.map((f) => f.field)).toEqual(['name']);
+        expect(body.errors?.[0].extensions?.fields?.map((f) => f.field)).toEqual(['name', 'url']);
         continue;
       }
       expect({ example, errors: body.errors }).toEqual({ example, errors: undefined });
@@ -87,7 +69,7 @@ describe('the README', () => {
   });
 
   it('prints a dev admin token at start and prefills GraphiQL with a working one', async () => {
-    expect(output).toContain('DEV MODE');
+    expect(service.output()).toContain('DEV MODE');
     const html = await (await fetch(url, { headers: { accept: 'text/html' } })).text();
     const settings = JSON.parse(/id="graphiql-settings">(.*?)<\/script>/s.exec(html)?.[1] ?? '{}') as { headers: string };
     const authorization = (JSON.parse(settings.headers) as { Authorization: string }).Authorization;
@@ -126,8 +108,7 @@ describe('the README', () => {
   });
 
   it('stops cleanly on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
   });
 });
