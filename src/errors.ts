@@ -68,7 +68,7 @@ export function createFormatError(log: Log = (m) => console.error(m)) {
     const code = formatted.extensions?.code;
     const original = unwrapResolverError(error);
     const raisedOnPurpose = original instanceof GraphQLError && typeof code === 'string' && OUR_CODES.has(code);
-    if (code === ErrorCode.BAD_USER_INPUT && !formatted.extensions?.fields) return variableCoercionError(formatted);
+    if (code === ErrorCode.BAD_USER_INPUT && !formatted.extensions?.fields) return variableCoercionError(formatted, error);
     if (raisedOnPurpose || (typeof code === 'string' && REQUEST_ERROR_CODES.has(code))) {
       return withoutStacktrace(formatted);
     }
@@ -92,28 +92,67 @@ function withoutStacktrace(formatted: GraphQLFormattedError): GraphQLFormattedEr
 /**
  * graphql-js rejects ill-typed variables before any resolver runs; give those errors the same
  * `fields` shape as ours so a client handles every BAD_USER_INPUT alike. Its message quotes the
- * whole variable value, a registry password included: that part is dropped, and so is the value
- * a scalar could not read, leaving the variable, the path and the reason.
+ * whole variable value, a registry password included, so the message is rebuilt from parts that
+ * hold no value: the variable's name, the path, and the reason with any quoted value removed.
+ * The reason comes from the error graphql-js wrapped (never parsed out of the value-bearing text,
+ * which a caller controls), and the path is read from the end only, in linear time.
  */
-function variableCoercionError(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  const variable = /^Variable "\$(\w+)"/.exec(formatted.message)?.[1];
-  const parsed = variable ? COERCION_MESSAGE.exec(formatted.message) : null;
-  const at = parsed?.[1];
-  const reason = parsed?.[2]?.replace(/( cannot represent [^:]*?value): [^]*$/, '$1.');
-  const named = reason ? /^Field "([^"]+)" (?:of required type|is not defined)/.exec(reason)?.[1] : undefined;
-  // "input.type" is the field `type` of the variable `input`: name the field as the input has it.
-  const path = [at?.replace(/^[^.[]+\.?/, ''), named].filter(Boolean).join('.');
-  const field = path || variable || 'variables';
-  const quotesValue = formatted.message.includes(' got invalid value ');
-  const message = variable && quotesValue ? `Variable "$${variable}" got invalid value${at ? ` at "${at}"` : ''}; ${reason ?? 'it does not match its type.'}` : formatted.message;
+function variableCoercionError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const variable = /^Variable "\$(\w+)" got invalid value /.exec(formatted.message)?.[1];
+  const reason = variable ? wrappedReason(error, formatted.message) : undefined;
   const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
+  if (!variable || reason === undefined) {
+    // "Variable "$x" of required type ..." and the like quote no value; anything else unknown is
+    // replaced rather than risk echoing one.
+    const message = variable ? `Variable "$${variable}" got invalid value.` : formatted.message;
+    return { ...formatted, message, extensions: { ...extensions, code: ErrorCode.BAD_USER_INPUT, fields: [{ field: variable ?? 'variables', message }] } };
+  }
+  const head = formatted.message.slice(0, formatted.message.length - reason.length - 2);
+  const at = pathAtEnd(head, variable);
+  const safeReason = valueFreeReason(reason);
+  const named = /^Field "(\w+)" (?:of required type|is not defined)/.exec(safeReason)?.[1];
+  // "input.type" is the field `type` of the variable `input`: name the field as the input has it.
+  const inside = at?.slice(variable.length);
+  const path = [inside?.startsWith('[') ? at : inside?.replace(/^\./, ''), named].filter(Boolean).join('.');
+  const message = `Variable "$${variable}" got invalid value${at ? ` at "${at}"` : ''}; ${safeReason}`;
   return {
     ...formatted,
     message,
-    extensions: { ...extensions, code: ErrorCode.BAD_USER_INPUT, fields: [{ field, message }] },
+    extensions: { ...extensions, code: ErrorCode.BAD_USER_INPUT, fields: [{ field: path || variable, message }] },
   };
 }
 
-// `Variable "$v" got invalid value <the value, any text> [at "<path>"]; <reason>`: the reasons
-// graphql-js and our scalars give start in one of these ways, which the greedy start skips to.
-const COERCION_MESSAGE = /^[^]*?got invalid value [^]*?(?: at "([^"]+)")?; ((?:Field "|Expected |Value |Unknown |\w+ cannot represent |DateTime )[^;]*)$/;
+/** The message of the error graphql-js (or Apollo, wrapping it) built `message` from: `<prefix>; <reason>`. */
+function wrappedReason(error: unknown, message: string): string | undefined {
+  for (let e = error as { originalError?: unknown } | undefined, depth = 0; e && depth < 5; e = e.originalError as typeof e, depth++) {
+    const inner = (e.originalError as { message?: unknown } | undefined)?.message;
+    if (typeof inner === 'string' && message.endsWith(`; ${inner}`)) return inner;
+  }
+  return undefined;
+}
+
+/** ` at "input.groupIds[1]"` closing `head`, as graphql-js prints the path; checked from the last occurrence. */
+function pathAtEnd(head: string, variable: string): string | undefined {
+  const marker = ` at "${variable}`;
+  const start = head.lastIndexOf(marker);
+  if (start < 0) return undefined;
+  const path = head.slice(start + ' at "'.length);
+  return /^\w+(?:\.\w+|\[\d+\])*"$/.test(path) ? path.slice(0, -1) : undefined;
+}
+
+/**
+ * graphql-js's reasons as it writes them, keeping what names the schema and dropping what quotes
+ * the caller's value; a reason of any other shape becomes a generic one.
+ */
+function valueFreeReason(reason: string): string {
+  if (/^Field "\w+" of required type "[\w[\]!]+" was not provided\.$/.test(reason)) return reason;
+  if (/^Field "\w+" is not defined by type "\w+"\./.test(reason)) return reason.slice(0, reason.indexOf('.', reason.indexOf('by type')) + 1);
+  if (/^Expected type "[\w[\]!]+" to be an object\.$/.test(reason)) return reason;
+  if (/^Expected non-nullable type "[\w[\]!]+" not to be null\.$/.test(reason)) return reason;
+  const enumType = /^Value .* does not exist in "(\w+)" enum\./s.exec(reason)?.[1];
+  if (enumType) return `Value does not exist in "${enumType}" enum.`;
+  const scalar = /^(\w+) cannot represent [\w -]*?value: /.exec(reason)?.[0];
+  if (scalar) return `${scalar.slice(0, -': '.length)}.`;
+  if (reason === 'DateTime must be an ISO-8601 string') return reason;
+  return 'the value does not match its type.';
+}

@@ -57,6 +57,30 @@ describe('image pull secrets', () => {
     expect(response.text).not.toContain('31415926535');
   });
 
+  it.each([
+    ['an object where a string belongs, holding a fake reason', { password: { p: 'x; Expected SEKRIT' } }],
+    ['a list holding a fake reason', { password: ['x; Value SEKRIT'] }],
+    ['a fake path', { password: { q: 'x at "input.password"; Field "SEKRIT" of required type "String!" was not provided.' } }],
+  ])('does not echo any part of a value that is %s', async (_, override) => {
+    const response = await app.request(CREATE_PULL_SECRET, { input: { name: 'x', registryHost: 'r.example.com', username: 'u', ...override } });
+    expect(response.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'password' }] });
+    expect(response.text).not.toContain('SEKRIT');
+  });
+
+  it('does not echo an enum value it does not know', async () => {
+    const response = await app.request('query Q($t: AuditEntityType) { auditEvents(filter: { entityType: $t }) { totalCount } }', { t: 'SEKRIT' });
+    expect(response.errors?.[0]).toMatchObject({ message: 'Variable "$t" got invalid value; Value does not exist in "AuditEntityType" enum.', extensions: { code: 'BAD_USER_INPUT', fields: [{ field: 't' }] } });
+    expect(response.text).not.toContain('SEKRIT');
+  });
+
+  // Formatting that rescans the value per occurrence of its own markers took minutes on this.
+  it('answers a huge value built to slow down error formatting without stalling', async () => {
+    const bait = { a: 'got invalid value ; at "t'.repeat(20_000) };
+    const response = await app.request('query Q($t: AuditEntityType) { auditEvents(filter: { entityType: $t }) { totalCount } }', { t: bait });
+    expect(response.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(response.text.length).toBeLessThan(2_000);
+  }, 15_000);
+
   it('does not echo or log the body of a request that is not JSON', async () => {
     const body = JSON.stringify({ query: CREATE_PULL_SECRET, variables: { input: { name: 'x', registryHost: 'r', username: 'u', password: PASSWORD } } });
     const response = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `${body.slice(0, -1)},}` });
