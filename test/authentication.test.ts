@@ -200,6 +200,24 @@ describe('authentication with the issuer keys from a JWKS URL', () => {
     }
   });
 
+  it.each([
+    ['answers 503', (res: http.ServerResponse) => res.writeHead(503).end('upstream unavailable')],
+    ['answers a login page', (res: http.ServerResponse) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in</html>')],
+  ])('says the keys cannot be fetched when the identity provider %s', async (_, answer) => {
+    const provider = http.createServer((_req, res) => answer(res));
+    await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
+    const jwksUrl = `http://127.0.0.1:${(provider.address() as AddressInfo).port}/certs`;
+    const failing = await startTestApp({ env: { AUTH_JWT_SECRET: '', AUTH_JWKS_URL: jwksUrl } });
+    try {
+      const response = await failing.as(await rs256({ sub: 'svc', roles: ['admin'] })).request(ME);
+      expect(response.errors?.[0]).toMatchObject({ message: 'Not authenticated: the signing keys cannot be fetched', extensions: { code: 'UNAUTHENTICATED' } });
+      expect(failing.logs).toContainEqual(expect.objectContaining({ level: 'error', msg: 'cannot fetch the signing keys from AUTH_JWKS_URL', jwksUrl }));
+    } finally {
+      await failing.close();
+      provider.close();
+    }
+  });
+
   it('refuses a token that names a key the set does not have', async () => {
     const response = await app.as(await rs256({ sub: 'x', roles: ['admin'] }, 'unknown-key')).request(ME);
     expect(response.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');

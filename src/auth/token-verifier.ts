@@ -50,7 +50,10 @@ export function createTokenVerifier(auth: AuthConfig, signingSecret?: Uint8Array
  */
 function isKeySetUnavailable(error: unknown): boolean {
   if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return true;
-  return !(error instanceof joseErrors.JOSEError);
+  // jose's plain JOSEError (no subclass) is what its key-set fetch throws for a non-200 answer or
+  // a body that is not JSON: an ingress's 502/503, a login page.
+  if (error instanceof joseErrors.JOSEError) return error.code === 'ERR_JOSE_GENERIC';
+  return true;
 }
 
 function errorKind(error: unknown): string {
@@ -69,7 +72,7 @@ function reasonFor(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'the token has expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return 'the token is not valid yet';
-    if (error.claim === 'exp') return 'the token has no expiry (exp)';
+    if (error.claim === 'exp' && error.reason === 'missing') return 'the token has no expiry (exp)';
     return `the token's "${error.claim}" claim is not accepted`;
   }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
