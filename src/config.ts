@@ -172,9 +172,9 @@ export function parseDatabaseUrl(url: string): DatabaseConfig {
   };
 }
 
-/** Everything between "user:" and the last "@" before the host goes, even a password holding a raw "@". */
+/** Everything between "user:" and the last "@" goes, even a password holding a raw "@" or "/". */
 function maskPassword(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^/]*@/, '//$1:***@');
+  return url.replace(/\/\/([^:/@]*):.*@/, '//$1:***@');
 }
 
 function nonBlank(value: string | undefined): string | undefined {

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
 
   it('masks a password that holds a raw "@" entirely', () => {
     expect(loadConfig({ DATABASE_URL: 'mysql://app:se@cret@db:3306/catalog' }).databaseLabel).toBe('mysql://app:***@db:3306/catalog');
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://app:pa/ss@db:3306/x' })).toThrow(/^(?!.*pa\/ss)/);
   });
 
   it('takes mariadb:// too', () => {

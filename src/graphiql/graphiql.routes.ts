@@ -62,6 +62,7 @@ const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+const LOCAL_HOST_HEADER = /^(?:localhost|127\.\d+\.\d+\.\d+|\[::1\])(?::\d+)?$/i;
 
 /** GET /graphql from a browser (it prefers HTML) gets GraphiQL; every other request goes on to Apollo. */
 export function graphiqlRoutes(options: GraphiQLOptions): Router {
@@ -69,8 +70,10 @@ export function graphiqlRoutes(options: GraphiQLOptions): Router {
   router.get(options.endpoint, async (req, res, next) => {
     if (req.accepts(['application/json', 'text/html']) !== 'text/html') return next();
     try {
-      // The dev admin token goes only to a browser on this machine, even when HOST opens the port wider.
-      const local = LOOPBACK.test(req.socket.remoteAddress ?? '');
+      // The dev admin token goes only to a browser on this machine, even when HOST opens the port
+      // wider, and only when it asked for a local name: a page elsewhere cannot rebind its own
+      // domain to 127.0.0.1 and read the token.
+      const local = LOOPBACK.test(req.socket.remoteAddress ?? '') && LOCAL_HOST_HEADER.test(req.headers.host ?? '');
       const token = options.devToken && local ? await options.devToken() : undefined;
       res.set('content-security-policy', CONTENT_SECURITY_POLICY).set('cache-control', 'no-store').type('html').send(page(options.endpoint, token));
     } catch (error) {
