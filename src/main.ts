@@ -10,14 +10,14 @@ import { PasswordCipher } from './pull-secrets/password-cipher';
 import { sealPasswordsAtStart } from './pull-secrets/password-rotation';
 import { createServer } from './server';
 
-const POOL_CLOSE_TIMEOUT_MS = 2_000;
+const POOL_CLOSE_TIMEOUT_MS = 1_000;
 
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<'closed' | 'failed' | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
   const settled = work.then(
-    () => true,
-    () => true,
+    () => 'closed' as const,
+    () => 'failed' as const,
   );
   return Promise.race([settled, timedOut]).finally(() => clearTimeout(timer));
 }
@@ -60,12 +60,15 @@ async function main(): Promise<void> {
     // A request cut off by the timeout may still hold a connection in a query the database has
     // not finished; the pool would wait for it forever.
     const closed = await settlesWithin(dataSource.destroy(), POOL_CLOSE_TIMEOUT_MS);
-    if (!closed) logger.warn({ waitedMs: POOL_CLOSE_TIMEOUT_MS }, 'database connections were still busy after the shutdown timeout; leaving them');
+    if (closed === 'timeout') logger.warn({ waitedMs: POOL_CLOSE_TIMEOUT_MS }, 'database connections were still busy after the shutdown timeout; leaving them');
+    if (closed === 'failed') logger.warn('closing the database connections failed');
     logger.info('stopped');
-    logger.flush(() => process.exit(closed ? 0 : 1));
+    logger.flush(() => process.exit(closed === 'closed' ? 0 : 1));
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // Kept for the whole shutdown: Ctrl-C under npm delivers SIGINT twice (the terminal's, and
+  // npm's forwarded copy), and a removed handler would let the second one kill the process.
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 main().catch((error: unknown) => {

@@ -74,6 +74,12 @@ describe('request logs', () => {
     expect(lines[1].reqId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('log an unnamed operation as anonymous, whatever its text mentions', async () => {
+    const before = app.logs.length;
+    await app.ok('{ images(filter: { search: "query Evil" }) { totalCount } }');
+    expect(app.logs.slice(before).filter((l) => l.msg === 'graphql request')).toEqual([expect.objectContaining({ operation: 'anonymous', outcome: 'success' })]);
+  });
+
   it('log refused and failed requests with their error codes', async () => {
     const before = app.logs.length;
     await app.as(null).request('query Sneaky { images { totalCount } }');

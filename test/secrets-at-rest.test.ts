@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PasswordCipher } from '../src/pull-secrets/password-cipher';
 import { resealPasswords } from '../src/pull-secrets/password-rotation';
+import { createConnection } from 'mysql2/promise';
+import { parseDatabaseUrl } from '../src/config';
 import { createPullSecret } from './helpers/factories';
+import { startServiceProcess } from './helpers/service-process';
+import { onMysql } from './helpers/test-database';
 import { startTestApp, TEST_SECRETS_KEY, TestApp } from './helpers/test-app';
 
 const OLD_KEY = Buffer.from(TEST_SECRETS_KEY, 'base64');
@@ -127,6 +131,63 @@ describe('registry passwords at rest', () => {
     await app.ok(`mutation { deleteImagePullSecret(id: "${foreign.id}") }`);
     expect(await resealPasswords(app.dataSource, new PasswordCipher(OLD_KEY, NEW_KEY))).toMatchObject({ unreadable: [] });
   });
+});
+
+describe('registry passwords across a rotation', () => {
+  it('are moved to the new key when an instance starts with it, and the ones no key opens are named in the log', async () => {
+    const written = await createPullSecret(app, { password: 'before-the-rollout-Passw0rd' });
+    const foreign = await createPullSecret(app);
+    await app.dataSource.query('UPDATE image_pull_secrets SET password = ? WHERE id = ?', [new PasswordCipher(UNKNOWN_KEY).seal(foreign.id, 'x'), foreign.id]);
+
+    const service = await startServiceProcess(
+      { DATABASE_URL: app.databaseUrl, NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32), SECRETS_KEY: NEW_KEY.toString('base64'), SECRETS_KEY_PREVIOUS: OLD_KEY.toString('base64') },
+      [/registry passwords that neither/],
+    );
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+    const lines = service.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const total = (await stored()).length;
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'sealed registry passwords under the current SECRETS_KEY', resealed: total - 1 }));
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'error', secrets: [foreign.name] }));
+    const row = (await stored()).find((r) => r.id === written.id);
+    expect(new PasswordCipher(NEW_KEY).open(written.id, row?.password ?? '')).toBe('before-the-rollout-Passw0rd');
+
+    await app.ok(`mutation { deleteImagePullSecret(id: "${foreign.id}") }`);
+    await resealPasswords(app.dataSource, new PasswordCipher(OLD_KEY, NEW_KEY));
+  }, 30_000);
+
+  // SQLite lets one writer in at a time anyway; MariaDB's reads would not wait without the lock.
+  (onMysql() ? it : it.skip)('does not overwrite a password changed while the rotation runs', async () => {
+    const secret = await createPullSecret(app, { password: 'old-Passw0rd' });
+    const config = parseDatabaseUrl(app.databaseUrl);
+    if (config.kind !== 'mysql') throw new Error('needs MySQL');
+    const options = { host: config.host, port: config.port, user: config.username, password: config.password, database: config.database };
+    const writer = await createConnection(options);
+    const observer = await createConnection(options);
+    try {
+      // An update of the password, not yet committed, when the rotation starts reading.
+      await writer.query('BEGIN');
+      await writer.query('UPDATE image_pull_secrets SET password = ? WHERE id = ?', [new PasswordCipher(OLD_KEY).seal(secret.id, 'new-Passw0rd'), secret.id]);
+      const rotation = resealPasswords(app.dataSource, new PasswordCipher(NEW_KEY, OLD_KEY));
+      for (let waiting = 0; waiting === 0; ) {
+        const [rows] = await observer.query(
+          // A statement of the rotation's on the table, still running: waiting for the writer.
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND ID <> CONNECTION_ID() AND INFO LIKE '%image_pull_secrets%'",
+          [config.database],
+        );
+        waiting = Number((rows as { n: number }[])[0].n);
+        if (waiting === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await writer.query('COMMIT');
+      await rotation;
+      const row = (await stored()).find((r) => r.id === secret.id);
+      expect(new PasswordCipher(NEW_KEY).open(secret.id, row?.password ?? '')).toBe('new-Passw0rd');
+    } finally {
+      await writer.end();
+      await observer.end();
+      await resealPasswords(app.dataSource, new PasswordCipher(OLD_KEY, NEW_KEY));
+    }
+  }, 30_000);
 });
 
 describe('PasswordCipher', () => {

@@ -7,7 +7,9 @@ import type { Metrics } from './metrics';
 /** What one GraphQL request did, filled in as it goes and written out when the response is sent. */
 export interface Observation {
   requestId: string;
-  /** The operation GraphQL resolved; unset when the request was refused before that. */
+  /** Set once GraphQL has resolved the operation (named or not). */
+  resolved?: boolean;
+  /** The resolved operation's name. */
   operation?: string;
   sub?: string;
   errorCodes: string[];
@@ -34,8 +36,11 @@ export function observeRequests(logger: Logger, metrics: Metrics): RequestHandle
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // A name the caller merely sent may be anything: it is logged shortened, and only reuses a
       // metrics label that a resolved operation created, so unauthenticated callers cannot mint them.
-      const resolved = observation.operation !== undefined;
-      const operation = observation.operation ?? operationNameOf(req.body)?.slice(0, MAX_LOGGED_OPERATION_NAME) ?? 'anonymous';
+      const resolved = observation.resolved === true;
+      const guessed = resolved ? undefined : operationNameOf(req.body)?.slice(0, MAX_LOGGED_OPERATION_NAME);
+      const operation = observation.operation ?? guessed ?? 'anonymous';
+      // The connection closed before the whole answer was written: the caller left, or shutdown
+      // cut the request off.
       const outcome = !res.writableFinished ? 'aborted' : observation.errorCodes.length === 0 && res.statusCode < 400 ? 'success' : 'error';
       metrics.record(operation, outcome, seconds, observation.errorCodes, resolved);
       logger.info(
@@ -72,6 +77,7 @@ export function observationPlugin<C extends { observation: Observation }>(): Apo
     async requestDidStart() {
       return {
         async didResolveOperation({ operationName, contextValue }) {
+          contextValue.observation.resolved = true;
           if (operationName) contextValue.observation.operation = operationName;
         },
         async willSendResponse({ response, contextValue }) {

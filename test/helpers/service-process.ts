@@ -24,7 +24,8 @@ export async function startServiceProcess(env: Record<string, string>, waitFor: 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // 'close', not 'exit': by then the output pipes are drained, so output() holds the last lines.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 25_000);
     const onData = (chunk: Buffer) => {
