@@ -151,7 +151,7 @@ function valueFreeReason(reason: string): string {
   if (/^Expected non-nullable type "[\w[\]!]+" not to be null\.$/.test(reason)) return reason;
   const enumType = /^Value .* does not exist in "(\w+)" enum\./s.exec(reason)?.[1];
   if (enumType) return `Value does not exist in "${enumType}" enum.`;
-  const scalar = /^(\w+) cannot represent [\w -]*?value: /.exec(reason)?.[0];
+  const scalar = /^(?:\w+|Enum "\w+") cannot represent [\w -]*?value: /.exec(reason)?.[0];
   if (scalar) return `${scalar.slice(0, -': '.length)}.`;
   if (reason === 'DateTime must be an ISO-8601 string') return reason;
   return 'the value does not match its type.';
