@@ -6,8 +6,7 @@ export type DatabaseConfig =
   | { kind: 'mysql'; flavor: 'mysql' | 'mariadb'; host: string; port: number; username: string; password: string; database: string };
 
 export interface Config {
-  nodeEnv: string;
-  /** Any NODE_ENV but development and test: keys and authentication must be given, never made. */
+  /** Any NODE_ENV but development, dev and test: keys and authentication must be given, never made. */
   production: boolean;
   port: number;
   host: string;
@@ -72,7 +71,6 @@ export function loadConfig(env: Env = process.env): Config {
   const production = !DEVELOPMENT_ENVIRONMENTS.includes(nodeEnv);
   const auth = parseAuth(env, production);
   return {
-    nodeEnv,
     production,
     port: parseIntSetting(env, 'PORT', 4000, 0, 65535),
     // Dev mode hands an admin token to whoever opens GraphiQL: by default only this machine can.
