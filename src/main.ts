@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createTokenVerifier } from './auth/token-verifier';
 import { mintToken } from './auth/tokens';
+import { TimeoutError, withTimeout } from './common/with-timeout';
 import { ConfigError, loadConfig } from './config';
 import { createDataSource } from './db/data-source';
 import { pendingMigrations, runPendingMigrations } from './db/migrate';
@@ -11,16 +12,6 @@ import { sealPasswordsAtStart } from './pull-secrets/password-rotation';
 import { createServer } from './server';
 
 const POOL_CLOSE_TIMEOUT_MS = 1_000;
-
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<'closed' | 'failed' | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
-  const settled = work.then(
-    () => 'closed' as const,
-    () => 'failed' as const,
-  );
-  return Promise.race([settled, timedOut]).finally(() => clearTimeout(timer));
-}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -59,7 +50,10 @@ async function main(): Promise<void> {
     await server.stop();
     // A request cut off by the timeout may still hold a connection in a query the database has
     // not finished; the pool would wait for it forever.
-    const closed = await settlesWithin(dataSource.destroy(), POOL_CLOSE_TIMEOUT_MS);
+    const closed = await withTimeout(dataSource.destroy(), POOL_CLOSE_TIMEOUT_MS).then(
+      () => 'closed' as const,
+      (error: unknown) => (error instanceof TimeoutError ? ('timeout' as const) : ('failed' as const)),
+    );
     if (closed === 'timeout') logger.warn({ waitedMs: POOL_CLOSE_TIMEOUT_MS }, 'database connections were still busy after the shutdown timeout; leaving them');
     if (closed === 'failed') logger.warn('closing the database connections failed');
     logger.info('stopped');

@@ -95,6 +95,15 @@ describe('image pull secrets', () => {
     expect(app.logs.at(-1)).toMatchObject({ msg: 'graphql request', status: 400, outcome: 'error', errors: ['BAD_REQUEST'] });
   });
 
+  it('refuses a body over 1 MiB with 413 and PAYLOAD_TOO_LARGE, logging none of it', async () => {
+    const body = JSON.stringify({ query: CREATE_PULL_SECRET, variables: { input: { name: 'x', registryHost: 'r', username: 'u', password: `${PASSWORD}${'p'.repeat(1_100_000)}` } } });
+    const response = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ errors: [{ message: 'The request body is larger than 1mb', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    expect(JSON.stringify(app.logs)).not.toContain(PASSWORD);
+    expect(printed.join('\n')).not.toContain(PASSWORD);
+  });
+
   it('has no password field at all', async () => {
     const error = await app.fails('{ imagePullSecrets { nodes { password } } }');
     expect(error.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');

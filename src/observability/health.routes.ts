@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import { DataSource } from 'typeorm';
+import { withTimeout } from '../common/with-timeout';
 import { pendingMigrations } from '../db/migrate';
 import type { Metrics } from './metrics';
 
@@ -29,22 +30,14 @@ export function healthRoutes(dataSource: DataSource, metrics: Metrics, isStoppin
 async function readiness(dataSource: DataSource, stopping: boolean): Promise<Record<string, string>> {
   if (stopping) return { server: 'shutting down' };
   try {
-    await withTimeout(dataSource.query('SELECT 1'));
+    await withTimeout(dataSource.query('SELECT 1'), CHECK_TIMEOUT_MS);
   } catch {
     return { database: 'unreachable' };
   }
   try {
-    const pending = await withTimeout(pendingMigrations(dataSource));
+    const pending = await withTimeout(pendingMigrations(dataSource), CHECK_TIMEOUT_MS);
     return { database: 'ok', migrations: pending.length > 0 ? 'pending' : 'ok' };
   } catch {
     return { database: 'ok', migrations: 'unknown' };
   }
-}
-
-function withTimeout<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
