@@ -1,3 +1,4 @@
+import { DEFAULT_QUERY_LIMITS, LIMIT_SETTINGS, LimitName, QueryLimits } from './graphql/query-limits';
 import { LOG_LEVELS, LogLevel } from './observability/logger';
 
 /** Every setting of the service, read from the environment once and checked. The README lists the same. */
@@ -26,6 +27,18 @@ export interface Config {
   dataDir: string;
   auth: AuthConfig;
   secrets: SecretsConfig;
+  graphql: GraphQLConfig;
+}
+
+export interface GraphQLConfig {
+  /** Checked before an operation runs; GRAPHQL_MAX_DEPTH, _ALIASES, _DIRECTIVES, _TOKENS, _COST. */
+  limits: QueryLimits;
+  /** Answer introspection queries (default on, off in production). */
+  introspection: boolean;
+  /** Accept a JSON array of operations in one HTTP request (default off). */
+  batching: boolean;
+  /** Drop "Did you mean ...?" hints for callers who are not admins: always in production. */
+  hideFieldSuggestions: boolean;
 }
 
 export interface AuthConfig {
@@ -86,6 +99,20 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: parseIntSetting(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     auth,
     secrets: parseSecrets(env, production),
+    graphql: parseGraphQL(env, production),
+  };
+}
+
+function parseGraphQL(env: Env, production: boolean): GraphQLConfig {
+  const limits = { ...DEFAULT_QUERY_LIMITS };
+  for (const limit of Object.keys(LIMIT_SETTINGS) as LimitName[]) {
+    limits[limit] = parseIntSetting(env, LIMIT_SETTINGS[limit], DEFAULT_QUERY_LIMITS[limit], 1, Number.MAX_SAFE_INTEGER);
+  }
+  return {
+    limits,
+    introspection: parseBoolSetting(env, 'GRAPHQL_INTROSPECTION', !production),
+    batching: parseBoolSetting(env, 'GRAPHQL_BATCHING', false),
+    hideFieldSuggestions: production,
   };
 }
 

@@ -12,6 +12,9 @@ import { Context, createContext } from './context';
 import { poolStats } from './db/pool-stats';
 import { createFormatError } from './errors';
 import { graphiqlRoutes } from './graphiql/graphiql.routes';
+import { hideFieldSuggestionsPlugin } from './graphql/field-suggestions';
+import { queryCostPlugin } from './graphql/query-cost';
+import { DEFAULT_QUERY_LIMITS, formatQueryLimitError, queryLimitRules } from './graphql/query-limits';
 import { healthRoutes } from './observability/health.routes';
 import { createLogger, Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
@@ -67,7 +70,10 @@ export interface ServerOptions {
   devToken?: () => Promise<string>;
 }
 
-type ServerConfig = Pick<Config, 'port' | 'host' | 'graphiql'> & Partial<Pick<Config, 'shutdownTimeoutMs'>>;
+type ServerConfig = Pick<Config, 'port' | 'host' | 'graphiql'> & Partial<Pick<Config, 'shutdownTimeoutMs' | 'graphql'>>;
+
+/** Safe when the caller gives none: the defaults, introspection and suggestions as in development. */
+const DEFAULT_GRAPHQL_CONFIG: Config['graphql'] = { limits: DEFAULT_QUERY_LIMITS, introspection: true, batching: false, hideFieldSuggestions: false };
 
 /**
  * Apollo behind express: GraphQL at /graphql (GraphiQL there for browsers), /healthz, /readyz and
@@ -80,11 +86,18 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
   let stopping = false;
+  const graphql = config.graphql ?? DEFAULT_GRAPHQL_CONFIG;
+  const formatError = createFormatError((message) => logger.error(message));
   const apollo = new ApolloServer<Context>({
     schema: buildSchema(),
-    formatError: createFormatError((message) => logger.error(message)),
+    formatError: (formatted, error) => formatQueryLimitError(formatted, graphql.limits) ?? formatError(formatted, error),
     includeStacktraceInErrorResponses: false,
-    introspection: true,
+    introspection: graphql.introspection,
+    allowBatchedHttpRequests: graphql.batching,
+    // Apollo's default, stated because the service relies on it: no simple (CORS-free) requests.
+    csrfPrevention: true,
+    parseOptions: { maxTokens: graphql.limits.maxTokens },
+    validationRules: queryLimitRules(graphql.limits),
     // main.ts owns shutdown: Apollo's own handler would re-raise the signal and exit with 143.
     stopOnTerminationSignals: false,
     plugins: [
@@ -93,6 +106,8 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       observationPlugin<Context>(),
+      queryCostPlugin<Context>(graphql.limits.maxCost),
+      ...(graphql.hideFieldSuggestions ? [hideFieldSuggestionsPlugin()] : []),
     ],
   });
   await apollo.start();

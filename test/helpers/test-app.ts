@@ -89,7 +89,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, ...options.env });
   const keys = resolveKeys(config);
   const mint = (claims: TokenClaims) => mintToken(new TextEncoder().encode(TEST_JWT_SECRET), config.auth, claims);
-  const server: RunningServer = await createServer({ port: 0, host: options.host ?? '127.0.0.1', graphiql: config.graphiql }, dataSource, {
+  const server: RunningServer = await createServer({ port: 0, host: options.host ?? '127.0.0.1', graphiql: config.graphiql, graphql: config.graphql }, dataSource, {
     verify: createTokenVerifier(config.auth, keys.signingSecret, logger),
     cipher: new PasswordCipher(keys.secretsKey, keys.previousSecretsKey),
     logger,
