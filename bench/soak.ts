@@ -1,0 +1,150 @@
+/**
+ * `npm run soak [-- --duration 60 --warmup 10 --connections 10 --heap-mb 128 --database-url mysql://...]`
+ *
+ * Runs the service (production settings, its own fresh MariaDB database) and drives it with
+ * autocannon: 80% list and launcher reads, 20% mutations, from an admin and from group members.
+ * Passes when there is no 5xx, no GraphQL error, RSS after the run is within 20% of RSS after the
+ * warm-up, and the data is consistent afterwards. Prints its figures; exit code 1 on a failure.
+ */
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import { createConnection } from 'mysql2/promise';
+import { startService, Service } from './support/service';
+import { parseArgs } from './support/args';
+import { seedCatalog, SoakData } from './support/seed';
+import { soakRequests, SoakCounters } from './support/soak-requests';
+
+/**
+ * The service runs with a bounded heap (`--heap-mb`), as in a container with a memory limit:
+ * unbounded, V8 grows the heap lazily on a large machine and RSS rises for minutes without a
+ * leak (seen: +38% over 60 s, flat at 128 MB). Bounded, a leak ends in an out-of-memory crash
+ * or GC thrashing, which the checks below catch, and RSS still shows leaks outside the heap.
+ */
+const DEFAULTS = { duration: 60, connections: 10, warmup: 10, 'heap-mb': 128, 'database-url': 'mysql://root@127.0.0.1:3306/image_catalog_soak' };
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), DEFAULTS);
+  const duration = Number(args.duration);
+  const connections = Number(args.connections);
+  // The heap keeps growing for the first seconds under load; RSS is compared from after that.
+  const warmup = Number(args.warmup);
+  const databaseUrl = await freshDatabase(String(args['database-url']));
+  const service = await startService({ DATABASE_URL: databaseUrl.url, NODE_ENV: 'production', LOG_LEVEL: 'info', NODE_OPTIONS: `--max-old-space-size=${Number(args['heap-mb'])}` });
+  let failures: string[] = [];
+  try {
+    const data = await seedCatalog(service);
+    const counters: SoakCounters = { ok: 0, graphqlErrors: 0, errorSamples: [], creates: 0, deletes: 0, mutations: 0, sent: { creates: 0, deletes: 0, mutations: 0 } };
+    await drive(service, data, counters, connections, warmup);
+    const rssAfterWarmup = rssOf(service.pid);
+    const samples: number[] = [];
+    const sampler = setInterval(() => samples.push(rssOf(service.pid)), Math.max(1, duration / 10) * 1000);
+    const result = await drive(service, data, counters, connections, duration).finally(() => clearInterval(sampler));
+    const rssAfterRun = rssOf(service.pid);
+    const consistency = await checkConsistency(databaseUrl.url, data, counters);
+    const figures = {
+      duration: `${duration} s (after a ${warmup} s warm-up)`,
+      connections,
+      'service heap limit (MB)': Number(args['heap-mb']),
+      requests: result.requests.total,
+      'requests/s (mean)': Math.round(result.requests.average),
+      'latency p50 / p99 (ms)': `${result.latency.p50} / ${result.latency.p99}`,
+      '2xx': result['2xx'],
+      'non-2xx': result.non2xx,
+      '5xx': result['5xx'],
+      'socket errors / timeouts': `${result.errors} / ${result.timeouts}`,
+      'GraphQL errors': counters.graphqlErrors,
+      'mutations acknowledged / sent': `${counters.mutations} / ${counters.sent.mutations}`,
+      'RSS after warm-up (MB)': mb(rssAfterWarmup),
+      'RSS after run (MB)': mb(rssAfterRun),
+      'RSS during the run (MB)': samples.map(mb).join(' '),
+      'RSS growth': `${(((rssAfterRun - rssAfterWarmup) / rssAfterWarmup) * 100).toFixed(1)}%`,
+      consistency: consistency.length === 0 ? 'ok' : consistency.join('; '),
+    };
+    console.log('\nsoak figures');
+    for (const [name, value] of Object.entries(figures)) console.log(`  ${name.padEnd(38)} ${value}`);
+    failures = [
+      ...(result['5xx'] > 0 || result.non2xx > 0 ? [`${result.non2xx} responses were not 2xx`] : []),
+      ...(result.errors > 0 || result.timeouts > 0 ? [`${result.errors} socket errors, ${result.timeouts} timeouts`] : []),
+      ...(counters.graphqlErrors > 0 ? [`${counters.graphqlErrors} GraphQL errors, e.g. ${counters.errorSamples.join(' | ')}`] : []),
+      ...(counters.ok === 0 ? ['no request succeeded'] : []),
+      ...(rssAfterRun > rssAfterWarmup * 1.2 ? [`RSS grew from ${mb(rssAfterWarmup)} MB to ${mb(rssAfterRun)} MB (more than 20%)`] : []),
+      ...consistency,
+    ];
+  } finally {
+    await service.stop();
+    await databaseUrl.drop();
+  }
+  if (failures.length > 0) {
+    console.error(`\nsoak FAILED:\n- ${failures.join('\n- ')}`);
+    process.exitCode = 1;
+  } else {
+    console.log('\nsoak passed');
+  }
+}
+
+function drive(service: Service, data: SoakData, counters: SoakCounters, connections: number, seconds: number): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      { url: service.url, connections, duration: seconds, requests: soakRequests(data, counters) },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    instance.on('error', reject);
+  });
+}
+
+/** A new database named after the URL's, dropped at the end, so a soak never touches other data. */
+async function freshDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const parsed = new URL(base);
+  const name = `${parsed.pathname.slice(1) || 'image_catalog_soak'}_${randomBytes(3).toString('hex')}`;
+  const admin = await createConnection({ host: parsed.hostname, port: Number(parsed.port || 3306), user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) });
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  parsed.pathname = `/${name}`;
+  return {
+    url: parsed.toString(),
+    drop: async () => {
+      await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await admin.end();
+    },
+  };
+}
+
+/** What should be there, given what the service acknowledged, and nothing dangling. */
+async function checkConsistency(url: string, data: SoakData, counters: SoakCounters): Promise<string[]> {
+  const connection = await createConnection(url);
+  try {
+    const count = async (sql: string) => Number(((await connection.query(sql))[0] as { n: number }[])[0].n);
+    const problems: string[] = [];
+    // Requests in flight when autocannon stopped may have committed unanswered: exact only when none were.
+    const between = (value: number, low: number, high: number) => value >= low && value <= high;
+    const images = await count('SELECT COUNT(*) AS n FROM images');
+    const [fewest, most] = [data.imageIds.length + counters.creates - counters.sent.deletes, data.imageIds.length + counters.sent.creates - counters.deletes];
+    if (!between(images, fewest, most)) problems.push(`${images} images stored, ${fewest} to ${most} expected from the creates and deletes`);
+    const dangling = await count(
+      'SELECT COUNT(*) AS n FROM image_group_links l LEFT JOIN images i ON i.id = l.imageId LEFT JOIN user_groups g ON g.id = l.groupId WHERE i.id IS NULL OR g.id IS NULL',
+    );
+    if (dangling > 0) problems.push(`${dangling} links point to a missing image or group`);
+    const duplicates = await count('SELECT COUNT(*) AS n FROM (SELECT name FROM images GROUP BY name HAVING COUNT(*) > 1) d');
+    if (duplicates > 0) problems.push(`${duplicates} image names are taken twice`);
+    const audited = (await count('SELECT COUNT(*) AS n FROM audit_events')) - data.seedMutations;
+    if (!between(audited, counters.mutations, counters.sent.mutations)) {
+      problems.push(`${audited} audit events for ${counters.mutations} acknowledged and ${counters.sent.mutations} sent mutations`);
+    }
+    return problems;
+  } finally {
+    await connection.end();
+  }
+}
+
+function rssOf(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) * 1024;
+}
+
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

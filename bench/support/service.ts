@@ -1,0 +1,75 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { mintToken, TokenClaims } from '../../src/auth/tokens';
+import { loadConfig } from '../../src/config';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** The service in a process of its own, with a signing secret only this run knows. */
+export interface Service {
+  url: string;
+  pid: number;
+  mint(claims: TokenClaims): Promise<string>;
+  /** Sends one operation as an admin; throws on any GraphQL error. */
+  admin<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** Builds first and runs dist/main.js, as `npm start` does: ts-node would add its compiler to the memory measured. */
+export async function startService(env: Record<string, string>): Promise<Service> {
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const settings = { AUTH_JWT_SECRET: randomBytes(32).toString('base64'), SECRETS_KEY: randomBytes(32).toString('base64'), PORT: '0', HOST: '127.0.0.1', ...env };
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+    env: { ...process.env, ...settings },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Kept short: the service logs a line per request, and only the last lines explain a failure.
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the service did not start:\n${tail}`)), 60_000);
+    const poll = setInterval(() => {
+      const match = /GraphQL at (http:\/\/\S+) \(ready\)/.exec(tail);
+      if (match) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    }, 50);
+    void exited.then((code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`the service exited with ${code}:\n${tail}`));
+    });
+  });
+  const auth = loadConfig(settings).auth;
+  const secret = new TextEncoder().encode(settings.AUTH_JWT_SECRET);
+  const mint = (claims: TokenClaims) => mintToken(secret, auth, { expiresIn: '2h', ...claims });
+  const adminToken = await mint({ sub: 'soak-admin', admin: true });
+  return {
+    url,
+    pid: child.pid!,
+    mint,
+    admin: async <T>(query: string, variables?: Record<string, unknown>) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as { data?: T; errors?: unknown[] };
+      if (body.errors) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body.errors)}`);
+      return body.data as T;
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      const code = await exited;
+      if (code !== 0) throw new Error(`the service exited with ${code} on SIGTERM:\n${tail.slice(-2_000)}`);
+    },
+  };
+}
