@@ -1,5 +1,6 @@
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { databaseUnavailableCause } from './db/database-unavailable';
 
 /** The stable `extensions.code` values clients can rely on. */
 export const ErrorCode = {
@@ -8,6 +9,7 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -45,6 +47,9 @@ export function forbidden(what: string, field?: string): GraphQLError {
   return new GraphQLError(`Not allowed: ${what}`, { extensions: { code: ErrorCode.FORBIDDEN, ...(field ? { field } : {}) } });
 }
 
+/** The database cannot be reached: nothing the caller did, and worth trying again shortly. */
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable; try again shortly';
+
 /** Codes graphql-js and Apollo Server give to request errors; they carry no server detail. */
 const REQUEST_ERROR_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
@@ -59,9 +64,10 @@ const OUR_CODES = new Set<string>(Object.values(ErrorCode));
 type Log = (message: string) => void;
 
 /**
- * The one place failures become what a client sees. Errors we raised on purpose pass through;
- * anything else (a driver error, a bug) is logged here with its stack and masked, so no SQL,
- * stack or driver text reaches the client.
+ * The one place failures become what a client sees. Errors we raised on purpose pass through; a
+ * database that cannot be reached becomes SERVICE_UNAVAILABLE, on every path (loaders, list
+ * queries, transactions) alike; anything else (a driver error, a bug) is logged here with its
+ * stack and masked, so no SQL, stack or driver text reaches the client.
  */
 export function createFormatError(log: Log = (m) => console.error(m)) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -72,6 +78,8 @@ export function createFormatError(log: Log = (m) => console.error(m)) {
     if (raisedOnPurpose || (typeof code === 'string' && REQUEST_ERROR_CODES.has(code))) {
       return withoutStacktrace(formatted);
     }
+    const unavailable = databaseUnavailableCause(original);
+    if (unavailable) return databaseUnavailable(formatted, original, unavailable, log);
     const detail = original instanceof Error ? (original.stack ?? original.message) : String(original);
     log(`Unexpected error at ${formatted.path?.join('.') ?? 'request'}: ${detail}`);
     return {
@@ -80,6 +88,28 @@ export function createFormatError(log: Log = (m) => console.error(m)) {
       path: formatted.path,
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     };
+  };
+}
+
+/**
+ * One failed batch (a DataLoader's, or a list query's) reaches every field that waited on it as the
+ * same error object; it is logged once, by its cause's code alone, since a driver's message may
+ * name the user or the host.
+ */
+const loggedOutages = new WeakSet<object>();
+
+function databaseUnavailable(formatted: GraphQLFormattedError, original: unknown, cause: string, log: Log): GraphQLFormattedError {
+  // Only objects have a cause (see databaseUnavailableCause).
+  const batch = original as object;
+  if (!loggedOutages.has(batch)) {
+    loggedOutages.add(batch);
+    log(`Database unavailable at ${formatted.path?.join('.') ?? 'request'} (${cause}): answered ${ErrorCode.SERVICE_UNAVAILABLE}`);
+  }
+  return {
+    message: DATABASE_UNAVAILABLE_MESSAGE,
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
   };
 }
 

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Lexer, Source, TokenKind } from 'graphql';
 import { loadConfig, ConfigError } from '../src/config';
+import { DEFAULT_QUERY_LIMITS, LIMIT_SETTINGS } from '../src/graphql/query-limits';
 import { createGroup, createImage } from './helpers/factories';
 import { GraphQLErrorShape, startTestApp, TestApp } from './helpers/test-app';
 
@@ -116,7 +119,7 @@ describe('the cost limit counts list sizes', () => {
       const response = await app.request(query);
       expect(response.status).toBe(400);
       const error = response.errors![0];
-      expectLimitError(error, 'maxCost', 'GRAPHQL_MAX_COST', 10_000);
+      expectLimitError(error, 'maxCost', 'GRAPHQL_MAX_COST', 20_000);
       // 1 connection + 100 images + 100 x 10 groups + 1,000 x 50 images + 50,000 x 10 groups.
       expect(error.extensions?.found).toBe(551_101);
     });
@@ -128,7 +131,7 @@ describe('the cost limit counts list sizes', () => {
     // 1 + 5 + 50 + 2,500 and 1 + 10.
     await app.ok(query, { n: 5, m: 10 });
     const error = await app.fails(query, { n: 100, m: 10 });
-    expectLimitError(error, 'maxCost', 'GRAPHQL_MAX_COST', 10_000);
+    expectLimitError(error, 'maxCost', 'GRAPHQL_MAX_COST', 20_000);
     expect(error.extensions?.found).toBe(1 + 100 + 1_000 + 50_000 + 1 + 10);
   });
 
@@ -137,12 +140,12 @@ describe('the cost limit counts list sizes', () => {
     expect(error.extensions?.found).toBe(1 + 20 + 200 + 10_000 + 100_000);
   });
 
-  it('_entities counts its representations: a gateway\'s 500 images with their groups fit, 1,000 do not', async () => {
+  it('_entities counts its representations: a gateway\'s 1,000 images with their groups fit, 2,000 do not', async () => {
     const query = 'query E($r: [_Any!]!) { _entities(representations: $r) { ... on Image { id groups { name } } } }';
     const representations = (n: number) => Array.from({ length: n }, (_, i) => ({ __typename: 'Image', id: `missing-${i}` }));
-    await app.ok(query, { r: representations(500) });
-    const error = await app.fails(query, { r: representations(1_000) });
-    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', limit: 'maxCost', found: 1_000 + 1_000 * 10 });
+    await app.ok(query, { r: representations(1_000) });
+    const error = await app.fails(query, { r: representations(2_000) });
+    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', limit: 'maxCost', found: 2_000 + 2_000 * 10 });
   });
 
   it('a launcher\'s list counts as 100 images', async () => {
@@ -276,5 +279,14 @@ describe('introspection and field suggestions', () => {
         await open.close();
       }
     });
+  });
+});
+
+describe('the README', () => {
+  it('lists every limit setting with its default', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    for (const [limit, setting] of Object.entries(LIMIT_SETTINGS)) {
+      expect(readme).toContain(`| \`${setting}\` | \`${DEFAULT_QUERY_LIMITS[limit as keyof typeof DEFAULT_QUERY_LIMITS]}\` |`);
+    }
   });
 });

@@ -22,8 +22,9 @@ const UNIQUE_NAME_INDEXES: Record<string, string> = {
 /**
  * The one place driver errors become client errors, for both drivers: unique-key violations
  * (MySQL/MariaDB errno 1062, SQLite SQLITE_CONSTRAINT_UNIQUE) and foreign-key violations
- * (errno 1451/1452, SQLITE_CONSTRAINT_FOREIGNKEY) are CONFLICTs; anything else is passed on to be
- * masked as INTERNAL_SERVER_ERROR by errors.ts.
+ * (errno 1451/1452, SQLITE_CONSTRAINT_FOREIGNKEY) are CONFLICTs; anything else is passed on to
+ * errors.ts, which answers a lost database (database-unavailable.ts) with SERVICE_UNAVAILABLE, the
+ * same as on read paths that never come through here, and masks the rest as INTERNAL_SERVER_ERROR.
  */
 export function translateDatabaseError(error: unknown): unknown {
   if (error instanceof GraphQLError) return error;
@@ -46,6 +47,10 @@ export function translateDatabaseError(error: unknown): unknown {
   }
   if (driverError?.errno === 1451 || driverError?.errno === 1452 || driverError?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
     return conflict('A referenced record was changed or deleted at the same time; try again');
+  }
+  // A deadlock or lock-wait timeout (MySQL/MariaDB) that outlasted transaction.ts's retries.
+  if (driverError?.errno === 1213 || driverError?.errno === 1205) {
+    return conflict('Other requests kept the same records busy; try again');
   }
   return error;
 }

@@ -29,7 +29,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
   maxAliases: 30,
   maxDirectives: 20,
   maxTokens: 2_000,
-  maxCost: 10_000,
+  maxCost: 20_000,
 };
 
 /**
