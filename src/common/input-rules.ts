@@ -1,7 +1,7 @@
 import { Transform } from 'class-transformer';
-import { IsString, MaxLength } from 'class-validator';
+import { IsString } from 'class-validator';
 import { isDns1123Subdomain } from './rules';
-import { Matches, Trim } from './validation';
+import { Matches, Trim, wellFormed } from './validation';
 
 export const MAX_DISPLAY_NAME = 100;
 export const MAX_DESCRIPTION = 2000;
@@ -11,9 +11,22 @@ export const MAX_URL = 512;
 export const TrimToNull = (): PropertyDecorator =>
   Transform(({ value }) => {
     if (typeof value !== 'string') return value;
-    const trimmed = value.trim();
+    const trimmed = wellFormed(value.trim());
     return trimmed === '' ? null : trimmed;
   });
+
+/**
+ * Text of `min` to `max` characters, counted in code points as a MySQL/MariaDB VARCHAR(n) counts
+ * them. class-validator's MaxLength/Length count an emoji with its variation selector (❤️, two
+ * code points) as one, so they let through values the column then refused (an internal error).
+ */
+export function Characters(min: number, max: number): PropertyDecorator {
+  const bounds = min > 0 ? `${min} to ${max} characters` : `at most ${max} characters`;
+  return Matches((value) => {
+    const length = [...value].length;
+    return length >= min && length <= max;
+  }, `must be ${bounds}`);
+}
 
 /** Image and pull-secret names. */
 export function DnsName(): PropertyDecorator {
@@ -32,7 +45,7 @@ export function DisplayName(): PropertyDecorator {
   return (target, key) => {
     Trim()(target, key);
     IsString()(target, key);
-    MaxLength(MAX_DISPLAY_NAME)(target, key);
+    Characters(0, MAX_DISPLAY_NAME)(target, key);
   };
 }
 
@@ -40,7 +53,7 @@ export function Description(): PropertyDecorator {
   return (target, key) => {
     TrimToNull()(target, key);
     IsString()(target, key);
-    MaxLength(MAX_DESCRIPTION)(target, key);
+    Characters(0, MAX_DESCRIPTION)(target, key);
   };
 }
 

@@ -23,9 +23,18 @@ function toFieldErrors(error: ValidationError, prefix = ''): FieldError[] {
   return own.concat((error.children ?? []).flatMap((child) => toFieldErrors(child, `${field}.`)));
 }
 
-/** Strings arrive trimmed at the validators and the services. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A lone UTF-16 surrogate (JSON may carry one) as U+FFFD. No column can hold one, and the drivers
+ * replace it differently (one U+FFFD on MySQL, three on SQLite); replacing it here keeps what is
+ * stored equal on both databases and to what the mutation answers.
+ */
+export const wellFormed = (value: string): string => value.replace(LONE_SURROGATE, '\uFFFD');
+
+/** Strings arrive trimmed (and well-formed) at the validators and the services. */
 export const Trim = (): PropertyDecorator =>
-  Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
+  Transform(({ value }) => (typeof value === 'string' ? wellFormed(value.trim()) : value));
 
 const notNullable = new WeakMap<object, string[]>();
 

@@ -1,5 +1,5 @@
 import { IsOptional, IsString, Length } from 'class-validator';
-import { DisplayName, DnsName } from '../common/input-rules';
+import { Characters, DisplayName, DnsName } from '../common/input-rules';
 import { isRegistryHost } from '../common/rules';
 import { Matches, NotNullWhenGiven, Trim } from '../common/validation';
 
@@ -21,7 +21,7 @@ export class CreateImagePullSecretInput {
 
   @Trim()
   @IsString()
-  @Length(1, 255)
+  @Characters(1, 255)
   username: string;
 
   @IsString()
@@ -43,7 +43,7 @@ export class UpdateImagePullSecretInput {
   @NotNullWhenGiven()
   @Trim()
   @IsString()
-  @Length(1, 255)
+  @Characters(1, 255)
   username?: string;
 
   @NotNullWhenGiven()
