@@ -79,11 +79,16 @@ export class GroupService {
   /** Removes the group and its image links, never the images; the images' versions go up. */
   async delete(id: string): Promise<string> {
     await inTransaction(this.dataSource, async (m) => {
-      const current = await m.findOneBy(Group, { id });
+      // The row lock (MySQL; SQLite runs one transaction at a time) keeps new links to the group out
+      // until we commit, since their foreign-key check waits for it, and makes a second deletion of
+      // the same group wait and then find it gone.
+      const locking = m.connection.options.type !== 'better-sqlite3';
+      const current = await m.findOne(Group, { where: { id }, ...(locking ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
       if (!current) throw notFound('group', 'id', [id]);
       const now = new Date();
-      const linkedImages = await groupSetsOfImagesIn(m, id);
+      // Touching the images locks them, so the group sets read next are the ones the deletion changes.
       await touchImagesOfGroup(m, id, now, this.access.actor);
+      const linkedImages = await groupSetsOfImagesIn(m, id, locking);
       await m.delete(Group, { id });
       await recordAudit(
         m,

@@ -27,16 +27,23 @@ export async function detachPullSecret(manager: EntityManager, pullSecretId: str
     .execute();
 }
 
-/** Each image linked to the group, with the ids of all its groups (before the group goes). */
-export async function groupSetsOfImagesIn(manager: EntityManager, groupId: string): Promise<{ id: string; name: string; groupIds: string[] }[]> {
-  const rows: { imageId: string; imageName: string; groupId: string }[] = await manager
+/**
+ * Each image linked to the group, with the ids of all its groups (before the group goes). With
+ * `locking` (MySQL) the rows are read as committed now, not as the transaction's snapshot had them.
+ */
+export async function groupSetsOfImagesIn(
+  manager: EntityManager,
+  groupId: string,
+  locking = false,
+): Promise<{ id: string; name: string; groupIds: string[] }[]> {
+  const query = manager
     .createQueryBuilder()
     .select(['link.imageId AS imageId', 'image.name AS imageName', 'link.groupId AS groupId'])
     .from('image_group_links', 'link')
     .innerJoin('images', 'image', 'image.id = link.imageId')
     .where('link.imageId IN (SELECT inner_link.imageId FROM image_group_links inner_link WHERE inner_link.groupId = :groupId)', { groupId })
-    .orderBy('link.groupId', 'ASC')
-    .getRawMany();
+    .orderBy('link.groupId', 'ASC');
+  const rows: { imageId: string; imageName: string; groupId: string }[] = await (locking ? query.setLock('pessimistic_write') : query).getRawMany();
   const byImage = new Map<string, { id: string; name: string; groupIds: string[] }>();
   for (const row of rows) {
     const image = byImage.get(row.imageId) ?? { id: row.imageId, name: row.imageName, groupIds: [] };
