@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import { ObjectLiteral, Repository, SelectQueryBuilder } from 'typeorm';
 import type { SqlCondition } from '../auth/access-policy';
+import { isRecordId } from './record-id';
 
 /** DataLoader batch results must follow the order of the keys, with null for a missing key. */
 export function oneByKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
@@ -35,12 +36,13 @@ export function lookupLoaders<T extends ObjectLiteral & { id: string; name: stri
   repository: Repository<T>,
   scope: (alias: string) => SqlCondition | undefined,
 ): LookupLoaders<T> {
-  const findBy = (column: 'id' | 'name', keys: readonly string[]) => {
+  const findBy = async (column: 'id' | 'name', keys: readonly string[]) => {
+    if (keys.length === 0) return [];
     const qb = repository.createQueryBuilder('record').where(`record.${column} IN (:...keys)`, { keys: [...keys] });
     return scoped(qb, scope('record')).getMany();
   };
   return {
-    byId: new DataLoader(async (ids) => oneByKey(ids, await findBy('id', ids), (row) => row.id)),
+    byId: new DataLoader(async (ids) => oneByKey(ids, await findBy('id', ids.filter(isRecordId)), (row) => row.id)),
     byName: new DataLoader(async (names) => oneByKey(names.map(nameKey), await findBy('name', names), (row) => nameKey(row.name)), {
       cacheKeyFn: nameKey,
     }),

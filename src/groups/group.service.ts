@@ -7,6 +7,7 @@ import { Connection } from '../db/connection';
 import { paginate, PageArgs } from '../db/keyset-pagination';
 import { scoped } from '../db/loader-helpers';
 import { inTransaction } from '../db/transaction';
+import { isRecordId } from '../db/record-id';
 import { notFound } from '../errors';
 import type { GroupFilter, GroupOrder } from '../generated/graphql';
 import { groupSetsOfImagesIn, touchImagesOfGroup } from '../images/image-relations';
@@ -59,7 +60,7 @@ export class GroupService {
 
   async update(id: string, input: UpdateGroupInput): Promise<Group> {
     const group = await inTransaction(this.dataSource, async (m) => {
-      const current = await m.findOneBy(Group, { id });
+      const current = isRecordId(id) ? await m.findOneBy(Group, { id }) : null;
       if (!current) throw notFound('group', 'id', [id]);
       const next = { ...current };
       if (input.displayName !== undefined) next.displayName = displayNameOr(input.displayName, current.name);
@@ -83,7 +84,7 @@ export class GroupService {
       // until we commit, since their foreign-key check waits for it, and makes a second deletion of
       // the same group wait and then find it gone.
       const locking = m.connection.options.type !== 'better-sqlite3';
-      const current = await m.findOne(Group, { where: { id }, ...(locking ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+      const current = isRecordId(id) ? await m.findOne(Group, { where: { id }, ...(locking ? { lock: { mode: 'pessimistic_write' as const } } : {}) }) : null;
       if (!current) throw notFound('group', 'id', [id]);
       const now = new Date();
       // Touching the images locks them, so the group sets read next are the ones the deletion changes.
@@ -116,7 +117,8 @@ export class GroupService {
 /** For other domains: fails with NOT_FOUND naming every id that is not a group. */
 export async function assertGroupsExist(manager: EntityManager, ids: string[], field: string): Promise<void> {
   if (ids.length === 0) return;
-  const found = await manager.find(Group, { select: { id: true }, where: { id: In(ids) } });
+  const candidates = ids.filter(isRecordId);
+  const found = candidates.length > 0 ? await manager.find(Group, { select: { id: true }, where: { id: In(candidates) } }) : [];
   const known = new Set(found.map((g) => g.id));
   const missing = ids.filter((id) => !known.has(id));
   if (missing.length > 0) throw notFound('group', field, missing);

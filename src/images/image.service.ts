@@ -16,6 +16,7 @@ import type { AccessPolicy } from '../auth/access-policy';
 import type { Loaders } from '../loaders';
 import { assertPullSecretExists } from '../pull-secrets/image-pull-secret.service';
 import { ImageGroupLink } from './image-group-link.entity';
+import { isRecordId } from '../db/record-id';
 import { Image } from './image.entity';
 import { CreateImageInput, UpdateImageInput } from './image.inputs';
 import { applyImagePatch, changedFields, typesRunnableOn } from './image.rules';
@@ -43,12 +44,16 @@ export class ImageService {
       else qb.andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: filter.types });
     }
     if (filter?.global != null) qb.andWhere(`${IMAGE_ALIAS}.global = :global`, { global: filter.global });
-    if (filter?.groupId != null) {
-      qb.andWhere(LINKED_TO_GROUP, { groupId: filter.groupId });
-      // Which visible images a member's foreign group links to is the group's business, not theirs.
-      scoped(qb, this.access.visibleGroupId(':groupId'));
+    if ([filter?.groupId, filter?.pullSecretId].some((id) => id != null && !isRecordId(id))) {
+      qb.andWhere('1 = 0');
+    } else {
+      if (filter?.groupId != null) {
+        qb.andWhere(LINKED_TO_GROUP, { groupId: filter.groupId });
+        // Which visible images a member's foreign group links to is the group's business, not theirs.
+        scoped(qb, this.access.visibleGroupId(':groupId'));
+      }
+      if (filter?.pullSecretId != null) qb.andWhere(`${IMAGE_ALIAS}.pullSecretId = :pullSecretId`, { pullSecretId: filter.pullSecretId });
     }
-    if (filter?.pullSecretId != null) qb.andWhere(`${IMAGE_ALIAS}.pullSecretId = :pullSecretId`, { pullSecretId: filter.pullSecretId });
     const connection = await paginate(qb, orderingOf(orderBy), page);
     this.prime(connection.nodes);
     return connection;
@@ -125,7 +130,7 @@ export class ImageService {
 
   async delete(id: string): Promise<string> {
     await inTransaction(this.dataSource, async (m) => {
-      const current = await m.findOneBy(Image, { id });
+      const current = isRecordId(id) ? await m.findOneBy(Image, { id }) : null;
       if (!current) throw notFound('image', 'id', [id]);
       const groupIds = await linkedGroupIds(m, id);
       const result = await m.delete(Image, { id });
@@ -160,7 +165,7 @@ export class ImageService {
   }
 
   private async lockedCurrent(m: EntityManager, id: string, field: string, expectedVersion?: number | null): Promise<Image> {
-    const current = await m.findOneBy(Image, { id });
+    const current = isRecordId(id) ? await m.findOneBy(Image, { id }) : null;
     if (!current) throw notFound('image', field, [id]);
     if (expectedVersion != null && expectedVersion !== current.version) throw staleVersion(expectedVersion, current.version);
     return current;

@@ -8,6 +8,7 @@ import { findByIdOrName } from '../common/lookup';
 import { Connection } from '../db/connection';
 import { paginate, PageArgs } from '../db/keyset-pagination';
 import { inTransaction } from '../db/transaction';
+import { isRecordId } from '../db/record-id';
 import { conflict, notFound } from '../errors';
 import type { ImagePullSecretFilter, ImagePullSecretOrder } from '../generated/graphql';
 import { detachPullSecret, imagesUsingPullSecret } from '../images/image-relations';
@@ -67,7 +68,7 @@ export class ImagePullSecretService {
 
   async update(id: string, input: UpdateImagePullSecretInput): Promise<ImagePullSecret> {
     const secret = await inTransaction(this.dataSource, async (m) => {
-      const current = await m.findOneBy(ImagePullSecret, { id });
+      const current = isRecordId(id) ? await m.findOneBy(ImagePullSecret, { id }) : null;
       if (!current) throw notFound('image pull secret', 'id', [id]);
       const next = Object.assign(new ImagePullSecret(), current);
       if (input.displayName !== undefined) next.displayName = displayNameOr(input.displayName, current.name);
@@ -104,7 +105,7 @@ export class ImagePullSecretService {
    */
   async delete(id: string, detach: boolean): Promise<string> {
     await inTransaction(this.dataSource, async (m) => {
-      const current = await m.findOneBy(ImagePullSecret, { id });
+      const current = isRecordId(id) ? await m.findOneBy(ImagePullSecret, { id }) : null;
       if (!current) throw notFound('image pull secret', 'id', [id]);
       const users = await imagesUsingPullSecret(m, id);
       if (users.length > 0 && !detach) {
@@ -138,6 +139,7 @@ export class ImagePullSecretService {
 
   /** The `.dockerconfigjson` document Kubernetes pull secrets hold; the read itself is audited. */
   async dockerConfigJson(id: string): Promise<string | null> {
+    if (!isRecordId(id)) return null;
     return inTransaction(this.dataSource, async (m) => {
       const secret = await m
         .createQueryBuilder(ImagePullSecret, 'secret')
@@ -159,6 +161,6 @@ export class ImagePullSecretService {
 
 /** For other domains: fails with NOT_FOUND when the id is not a pull secret. */
 export async function assertPullSecretExists(manager: EntityManager, id: string, field: string): Promise<void> {
-  const found = await manager.exists(ImagePullSecret, { where: { id } });
+  const found = isRecordId(id) && (await manager.exists(ImagePullSecret, { where: { id } }));
   if (!found) throw notFound('image pull secret', field, [id]);
 }
