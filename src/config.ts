@@ -37,6 +37,8 @@ export interface GraphQLConfig {
   introspection: boolean;
   /** Accept a JSON array of operations in one HTTP request (default off). */
   batching: boolean;
+  /** With batching on, the most operations one request may hold (each is checked against the limits). */
+  maxBatch: number;
   /** Drop "Did you mean ...?" hints for callers who are not admins: always in production. */
   hideFieldSuggestions: boolean;
 }
@@ -112,6 +114,7 @@ function parseGraphQL(env: Env, production: boolean): GraphQLConfig {
     limits,
     introspection: parseBoolSetting(env, 'GRAPHQL_INTROSPECTION', !production),
     batching: parseBoolSetting(env, 'GRAPHQL_BATCHING', false),
+    maxBatch: parseIntSetting(env, 'GRAPHQL_MAX_BATCH', 10, 1, 1000),
     hideFieldSuggestions: production,
   };
 }

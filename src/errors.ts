@@ -59,7 +59,8 @@ const REQUEST_ERROR_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
 ]);
-const OUR_CODES = new Set<string>(Object.values(ErrorCode));
+/** Apollo gives INTERNAL_SERVER_ERROR to any error without a code, graphql-js's own among them: never ours. */
+const OUR_CODES = new Set<string>(Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR));
 
 type Log = (message: string) => void;
 

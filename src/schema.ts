@@ -4,6 +4,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { GraphQLSchema, parse } from 'graphql';
 import { applyFieldRules } from './auth/access-policy';
+import { checkEntityRepresentations } from './graphql/entity-representations';
 import { resolvers } from './resolvers';
 
 /** schema/ sits beside src/ and dist/ alike. */
@@ -19,5 +20,6 @@ export function loadTypeDefs(dir = SCHEMA_DIR): string {
 
 export function buildSchema(): GraphQLSchema {
   // The generated Resolvers type is stricter than the subgraph helper's map; the shapes agree.
-  return applyFieldRules(buildSubgraphSchema([{ typeDefs: parse(loadTypeDefs()), resolvers: resolvers as GraphQLResolverMap<unknown> }]));
+  const schema = buildSubgraphSchema([{ typeDefs: parse(loadTypeDefs()), resolvers: resolvers as GraphQLResolverMap<unknown> }]);
+  return checkEntityRepresentations(applyFieldRules(schema));
 }

@@ -4,7 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { ErrorRequestHandler } from 'express';
+import express, { ErrorRequestHandler, RequestHandler } from 'express';
 import { DataSource } from 'typeorm';
 import type { VerifyAuthorization } from './auth/token-verifier';
 import type { Config } from './config';
@@ -73,7 +73,17 @@ export interface ServerOptions {
 type ServerConfig = Pick<Config, 'port' | 'host' | 'graphiql'> & Partial<Pick<Config, 'shutdownTimeoutMs' | 'graphql'>>;
 
 /** Safe when the caller gives none: the defaults, introspection and suggestions as in development. */
-const DEFAULT_GRAPHQL_CONFIG: Config['graphql'] = { limits: DEFAULT_QUERY_LIMITS, introspection: true, batching: false, hideFieldSuggestions: false };
+const DEFAULT_GRAPHQL_CONFIG: Config['graphql'] = { limits: DEFAULT_QUERY_LIMITS, introspection: true, batching: false, maxBatch: 10, hideFieldSuggestions: false };
+
+/** Each operation of a batch passes the limits on its own; this bounds how many one request holds. */
+function limitBatchLength(maxBatch: number): RequestHandler {
+  return (req, res, next) => {
+    if (!Array.isArray(req.body) || req.body.length <= maxBatch) return next();
+    const message = `A batch may hold at most ${maxBatch} operations (set by GRAPHQL_MAX_BATCH); this one holds ${req.body.length}`;
+    (res.locals.observation as Observation).errorCodes.push('BAD_REQUEST');
+    res.status(400).json({ errors: [{ message, extensions: { code: 'BAD_REQUEST', limit: 'maxBatch', max: maxBatch, found: req.body.length } }] });
+  };
+}
 
 /**
  * Apollo behind express: GraphQL at /graphql (GraphiQL there for browsers), /healthz, /readyz and
@@ -119,6 +129,7 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
     observeRequests(logger, metrics),
     express.json({ limit: MAX_BODY }),
     rejectUnreadableBody,
+    limitBatchLength(graphql.maxBatch),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const observation = res.locals.observation as Observation;

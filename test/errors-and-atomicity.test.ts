@@ -1,3 +1,5 @@
+import { GraphQLError } from 'graphql';
+import { createFormatError } from '../src/errors';
 import { createGroup, uniqueName } from './helpers/factories';
 import { CREATE_IMAGE } from './helpers/operations';
 import { startTestApp, TestApp } from './helpers/test-app';
@@ -34,5 +36,16 @@ describe('unexpected failures', () => {
     // The image row was inserted before the link insert failed; the transaction must have undone it.
     expect(await app.rowCount('images', 'name = ?', [name])).toBe(0);
     expect(app.serverErrors.join('\n')).toMatch(/image_group_links/);
+  });
+});
+
+describe('formatting errors nobody raised on purpose', () => {
+  it("masks graphql-js's own execution errors (Apollo codes them INTERNAL_SERVER_ERROR) and logs them", () => {
+    const logged: string[] = [];
+    const format = createFormatError((message) => logged.push(message));
+    const original = new GraphQLError('Runtime Object type "ImagePullSecretEdge" is not a possible type for "_Entity".');
+    const formatted = format({ message: original.message, path: ['_entities', 0], extensions: { code: 'INTERNAL_SERVER_ERROR' } }, original);
+    expect(formatted).toEqual({ message: 'Internal server error', path: ['_entities', 0], extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(logged).toEqual([expect.stringContaining('ImagePullSecretEdge')]);
   });
 });

@@ -85,6 +85,19 @@ describe('the subgraph', () => {
     expect(app.serverErrors).toEqual([]);
   });
 
+  it('refuses representations that name no entity type with BAD_USER_INPUT, without naming types that exist', async () => {
+    const response = await app.request<Entities>(ENTITIES, {
+      representations: [{ __typename: 'Imag', id: 'x' }, { id: 'x' }, 'str', { __typename: 'ImagePullSecretEdge' }, { __typename: 'Image', id: images[0].id }],
+    });
+    expect(response.data).toBeNull();
+    expect(response.errors).toHaveLength(1);
+    const [error] = response.errors!;
+    expect(error.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(error.extensions?.fields?.map((f) => f.field)).toEqual([0, 1, 2, 3].map((i) => `representations[${i}].__typename`));
+    expect(response.text).not.toContain('Edge');
+    expect(app.serverErrors).toEqual([]);
+  });
+
   it.each([10, 500])('resolves %i image references in a constant number of statements', async (count) => {
     const representations = Array.from({ length: count }, (_, i) => ({ __typename: 'Image', id: images[i % images.length].id }));
     const { count: statements } = await app.countStatements(async () => {

@@ -135,6 +135,20 @@ describe('the cost limit counts list sizes', () => {
     expect(error.extensions?.found).toBe(1 + 100 + 1_000 + 50_000 + 1 + 10);
   });
 
+  it('a variable\'s default value counts, as execution would use it', async () => {
+    const error = await app.fails('query Q($n: Int = 100) { images(first: $n) { nodes { groups { images { id } } } } }');
+    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', limit: 'maxCost', found: 1 + 100 + 1_000 + 50_000 });
+  });
+
+  it('fragments spreading each other twice over are costed in linear time (and refused)', async () => {
+    // Fragment k spreads fragment k-1 twice: 2^40 ids. Walked spread by spread, this would take days.
+    let query = '{ images(first: 1) { nodes { groups { ...F40 } } } } fragment F0 on Group { images { id } }';
+    for (let k = 1; k <= 40; k++) query += ` fragment F${k} on Group { ...F${k - 1} ...F${k - 1} }`;
+    const error = await app.fails(query);
+    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', limit: 'maxCost' });
+    expect(error.extensions?.found).toBeGreaterThan(2 ** 40);
+  });
+
   it('without first or last a page counts as the default page size (20)', async () => {
     const error = await app.fails('{ images { nodes { groups { images { groups { id } } } } } }');
     expect(error.extensions?.found).toBe(1 + 20 + 200 + 10_000 + 100_000);
@@ -212,6 +226,15 @@ describe('HTTP protections', () => {
       const { status, json } = await post(batching, [{ query: '{ __typename }' }, { query: '{ q: __typename }' }]);
       expect(status).toBe(200);
       expect(json).toEqual([{ data: { __typename: 'Query' } }, { data: { q: 'Query' } }]);
+      // At most GRAPHQL_MAX_BATCH (10) operations, each within the limits on its own.
+      expect((await post(batching, Array.from({ length: 10 }, () => ({ query: '{ __typename }' })))).status).toBe(200);
+      const tooMany = await post(batching, Array.from({ length: 11 }, () => ({ query: '{ __typename }' })));
+      expect(tooMany).toEqual({
+        status: 400,
+        json: { errors: [{ message: expect.stringContaining('GRAPHQL_MAX_BATCH'), extensions: { code: 'BAD_REQUEST', limit: 'maxBatch', max: 10, found: 11 } }] },
+      });
+      const overCost = await post(batching, [{ query: '{ __typename }' }, { query: '{ images(first: 100) { nodes { groups { images { groups { id } } } } } }' }]);
+      expect(overCost.json).toEqual([{ data: { __typename: 'Query' } }, { errors: [expect.objectContaining({ extensions: expect.objectContaining({ limit: 'maxCost' }) })] }]);
     } finally {
       await batching.close();
     }
@@ -269,6 +292,18 @@ describe('introspection and field suggestions', () => {
       const argument = await member.fails('{ images(frist: 1) { nodes { id } } }');
       expect(argument.message).not.toMatch(/Did you mean/);
       expect((await app.fails(TYPO)).message).toBe('Cannot query field "nme" on type "Image". Did you mean "name"?');
+    });
+
+    it('variable errors keep their field and path for members, without hints', async () => {
+      const member = await app.caller({ sub: 'member', groups: [] });
+      const UNKNOWN_FIELD = ['query($f: ImageFilter) { images(filter: $f) { nodes { id } } }', { f: { serch: 'a' } }] as const;
+      const BAD_ENUM = ['query($t: [ImageType!]) { images(filter: { types: $t }) { nodes { id } } }', { t: ['GPX'] }] as const;
+      const unknownField = await member.fails(...UNKNOWN_FIELD);
+      expect(unknownField.extensions?.fields).toEqual([{ field: 'serch', message: expect.stringContaining('Field "serch" is not defined by type "ImageFilter"') }]);
+      const badEnum = await member.fails(...BAD_ENUM);
+      expect(badEnum.extensions?.fields).toEqual([{ field: 't[0]', message: expect.stringContaining('ImageType') }]);
+      expect([unknownField, badEnum]).toEqual([await app.fails(...UNKNOWN_FIELD), await app.fails(...BAD_ENUM)]);
+      for (const error of [unknownField, badEnum]) expect(JSON.stringify(error)).not.toMatch(/Did you mean/);
     });
 
     it('GRAPHQL_INTROSPECTION=true turns introspection on in production', async () => {

@@ -16,6 +16,9 @@ export function hideFieldSuggestionsPlugin(): ApolloServerPlugin<Context> {
         async didEncounterErrors({ contextValue, errors }) {
           if (contextValue.access.isAdmin) return;
           for (const error of errors) {
+            // Variable errors are rebuilt from their parts by errors.ts, hints left out for everyone;
+            // an edited message would no longer match those parts.
+            if (error.message.startsWith('Variable "$')) continue;
             if (error.message.includes('Did you mean')) {
               (error as { message: string }).message = error.message.replace(SUGGESTION, '').trimEnd();
             }

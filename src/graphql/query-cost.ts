@@ -5,8 +5,10 @@ import {
   FragmentDefinitionNode,
   getNamedType,
   getNullableType,
+  getVariableValues,
   GraphQLCompositeType,
   GraphQLSchema,
+  InlineFragmentNode,
   isCompositeType,
   isListType,
   isObjectType,
@@ -38,6 +40,8 @@ interface Walk {
   schema: GraphQLSchema;
   fragments: Record<string, FragmentDefinitionNode>;
   variables: Variables;
+  /** Each fragment's cost per object it applies to, by name and page size: spreads reuse it. */
+  fragmentCosts: Map<string, number>;
 }
 
 /**
@@ -46,7 +50,9 @@ interface Walk {
  * `last` items (default 20), `_entities` as many as its representations, other lists their
  * estimate below.
  * Scalars are free (aliases and depth have their own limits). Fragments on several types
- * are all counted, which overestimates and never under.
+ * are all counted, which overestimates and never under. The walk takes time linear in the
+ * document: a fragment's cost is computed once however often it is spread (fragments spreading
+ * one another twice over would otherwise take exponential time).
  */
 export function queryCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Variables): number {
   const fragments: Record<string, FragmentDefinitionNode> = {};
@@ -55,25 +61,37 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, operati
   }
   const root = schema.getRootType(operation.operation);
   if (!root) return 0;
-  return selectionCost({ schema, fragments, variables }, operation.selectionSet, root, 1, undefined);
+  return selectionCost({ schema, fragments, variables, fragmentCosts: new Map() }, operation.selectionSet, root, undefined);
 }
 
-function selectionCost(walk: Walk, selectionSet: SelectionSetNode, parent: GraphQLCompositeType, multiplier: number, pageSize: number | undefined): number {
+/** The cost of a selection set for one parent object; a list of n parents costs n times as much. */
+function selectionCost(walk: Walk, selectionSet: SelectionSetNode, parent: GraphQLCompositeType, pageSize: number | undefined): number {
   let cost = 0;
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
-      cost += fieldCost(walk, selection, parent, multiplier, pageSize);
+      cost += fieldCost(walk, selection, parent, pageSize);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      cost += fragmentCost(walk, selection, parent, pageSize);
     } else {
-      const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : walk.fragments[selection.name.value];
-      if (!fragment) continue;
-      const condition = fragment.typeCondition ? walk.schema.getType(fragment.typeCondition.name.value) : parent;
-      if (condition && isCompositeType(condition)) cost += selectionCost(walk, fragment.selectionSet, condition, multiplier, pageSize);
+      const key = `${selection.name.value}:${pageSize}`;
+      let known = walk.fragmentCosts.get(key);
+      if (known === undefined) {
+        const fragment = walk.fragments[selection.name.value];
+        known = fragment ? fragmentCost(walk, fragment, parent, pageSize) : 0;
+        walk.fragmentCosts.set(key, known);
+      }
+      cost += known;
     }
   }
   return cost;
 }
 
-function fieldCost(walk: Walk, field: FieldNode, parent: GraphQLCompositeType, multiplier: number, pageSize: number | undefined): number {
+function fragmentCost(walk: Walk, fragment: InlineFragmentNode | FragmentDefinitionNode, parent: GraphQLCompositeType, pageSize: number | undefined): number {
+  const condition = fragment.typeCondition ? walk.schema.getType(fragment.typeCondition.name.value) : parent;
+  return condition && isCompositeType(condition) ? selectionCost(walk, fragment.selectionSet, condition, pageSize) : 0;
+}
+
+function fieldCost(walk: Walk, field: FieldNode, parent: GraphQLCompositeType, pageSize: number | undefined): number {
   const name = field.name.value;
   // Introspection answers from the fixed schema; its size does not grow with the data.
   if (name.startsWith('__') || !(isObjectType(parent) || isInterfaceType(parent))) return 0;
@@ -81,9 +99,9 @@ function fieldCost(walk: Walk, field: FieldNode, parent: GraphQLCompositeType, m
   if (!definition || !field.selectionSet) return 0;
   const type = getNamedType(definition.type);
   if (!isCompositeType(type)) return 0;
-  const count = isListType(getNullableType(definition.type)) ? multiplier * listSize(walk, field, `${parent.name}.${name}`, pageSize) : multiplier;
+  const count = isListType(getNullableType(definition.type)) ? listSize(walk, field, `${parent.name}.${name}`, pageSize) : 1;
   const childPageSize = definition.args.some((arg) => arg.name === 'first') ? pageArgument(walk, field) : undefined;
-  return count + selectionCost(walk, field.selectionSet, type, count, childPageSize);
+  return count + count * selectionCost(walk, field.selectionSet, type, childPageSize);
 }
 
 function listSize(walk: Walk, field: FieldNode, coordinate: string, pageSize: number | undefined): number {
@@ -133,7 +151,11 @@ export function queryCostPlugin<T extends object>(maxCost: number): ApolloServer
       return {
         async didResolveOperation({ schema, document, operation, request }) {
           if (!operation) return;
-          const cost = queryCost(schema, document, operation, request.variables);
+          // Variables as execution will see them, defaults (`$n: Int = 100`) included; ill-typed
+          // ones are refused before anything runs anyway.
+          const variables = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
+          if (variables.errors) return;
+          const cost = Math.min(queryCost(schema, document, operation, variables.coerced), Number.MAX_SAFE_INTEGER);
           if (cost > maxCost) {
             throw queryLimitError('maxCost', maxCost, cost, `the query may return up to ${cost} objects; ask for smaller pages (first/last) or fewer nested lists`);
           }

@@ -41,7 +41,8 @@ export class ImageService {
     whereSearch(qb, ['name', 'displayName', 'description'], filter?.search);
     if (filter?.types != null) {
       if (filter.types.length === 0) qb.andWhere('1 = 0');
-      else qb.andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: filter.types });
+      // Deduplicated: a list of 40,000 "CPU"s would exceed SQLite's limit on bound parameters.
+      else qb.andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: [...new Set(filter.types)] });
     }
     if (filter?.global != null) qb.andWhere(`${IMAGE_ALIAS}.global = :global`, { global: filter.global });
     if ([filter?.groupId, filter?.pullSecretId].some((id) => id != null && !isRecordId(id))) {
