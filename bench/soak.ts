@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { createConnection } from 'mysql2/promise';
+import { Connection, createConnection } from 'mysql2/promise';
 import { startService, Service } from './support/service';
 import { parseArgs } from './support/args';
 import { seedCatalog, SoakData } from './support/seed';
@@ -35,8 +35,17 @@ async function main(): Promise<void> {
   let failures: string[] = [];
   try {
     const data = await seedCatalog(service);
-    const counters: SoakCounters = { ok: 0, graphqlErrors: 0, errorSamples: [], creates: 0, deletes: 0, mutations: 0, sent: { creates: 0, deletes: 0, mutations: 0 } };
-    await drive(service, data, counters, connections, warmup);
+    const counters: SoakCounters = {
+      ok: 0,
+      graphqlErrors: 0,
+      errorSamples: [],
+      creates: 0,
+      deletes: 0,
+      mutations: 0,
+      sent: { creates: 0, deletes: 0, mutations: 0 },
+      expected: new Map(),
+    };
+    const warm = await drive(service, data, counters, connections, warmup);
     const rssAfterWarmup = rssOf(service.pid);
     const samples: number[] = [];
     const sampler = setInterval(() => samples.push(rssOf(service.pid)), Math.max(1, duration / 10) * 1000);
@@ -56,6 +65,7 @@ async function main(): Promise<void> {
       'socket errors / timeouts': `${result.errors} / ${result.timeouts}`,
       'GraphQL errors': counters.graphqlErrors,
       'mutations acknowledged / sent': `${counters.mutations} / ${counters.sent.mutations}`,
+      'created images checked field by field': counters.expected.size,
       'RSS after warm-up (MB)': mb(rssAfterWarmup),
       'RSS after run (MB)': mb(rssAfterRun),
       'RSS during the run (MB)': samples.map(mb).join(' '),
@@ -65,8 +75,10 @@ async function main(): Promise<void> {
     console.log('\nsoak figures');
     for (const [name, value] of Object.entries(figures)) console.log(`  ${name.padEnd(38)} ${value}`);
     failures = [
-      ...(result['5xx'] > 0 || result.non2xx > 0 ? [`${result.non2xx} responses were not 2xx`] : []),
-      ...(result.errors > 0 || result.timeouts > 0 ? [`${result.errors} socket errors, ${result.timeouts} timeouts`] : []),
+      ...[warm, result].flatMap((run, i) => [
+        ...(run.non2xx > 0 ? [`${run.non2xx} responses were not 2xx${i === 0 ? ' during the warm-up' : ''}`] : []),
+        ...(run.errors > 0 || run.timeouts > 0 ? [`${run.errors} socket errors, ${run.timeouts} timeouts${i === 0 ? ' during the warm-up' : ''}`] : []),
+      ]),
       ...(counters.graphqlErrors > 0 ? [`${counters.graphqlErrors} GraphQL errors, e.g. ${counters.errorSamples.join(' | ')}`] : []),
       ...(counters.ok === 0 ? ['no request succeeded'] : []),
       ...(rssAfterRun > rssAfterWarmup * 1.2 ? [`RSS grew from ${mb(rssAfterWarmup)} MB to ${mb(rssAfterRun)} MB (more than 20%)`] : []),
@@ -127,6 +139,7 @@ async function checkConsistency(url: string, data: SoakData, counters: SoakCount
     if (dangling > 0) problems.push(`${dangling} links point to a missing image or group`);
     const duplicates = await count('SELECT COUNT(*) AS n FROM (SELECT name FROM images GROUP BY name HAVING COUNT(*) > 1) d');
     if (duplicates > 0) problems.push(`${duplicates} image names are taken twice`);
+    problems.push(...(await compareCreatedImages(connection, counters)));
     const audited = (await count('SELECT COUNT(*) AS n FROM audit_events')) - data.seedMutations;
     if (!between(audited, counters.mutations, counters.sent.mutations)) {
       problems.push(`${audited} audit events for ${counters.mutations} acknowledged and ${counters.sent.mutations} sent mutations`);
@@ -135,6 +148,28 @@ async function checkConsistency(url: string, data: SoakData, counters: SoakCount
   } finally {
     await connection.end();
   }
+}
+
+/** Each image the soak created, as its last answered mutation left it: version, description, groups. */
+async function compareCreatedImages(connection: Connection, counters: SoakCounters): Promise<string[]> {
+  const ids = [...counters.expected.keys()];
+  if (ids.length === 0) return ['no created image to check'];
+  const [rows] = (await connection.query('SELECT id, version, description FROM images WHERE id IN (?)', [ids])) as unknown as [{ id: string; version: number; description: string | null }[]];
+  const [links] = (await connection.query('SELECT imageId, groupId FROM image_group_links WHERE imageId IN (?)', [ids])) as unknown as [{ imageId: string; groupId: string }[]];
+  const stored = new Map(rows.map((row) => [row.id, { ...row, groupIds: [] as string[] }]));
+  for (const link of links) stored.get(link.imageId)?.groupIds.push(link.groupId);
+  const wrong: string[] = [];
+  for (const [id, expected] of counters.expected) {
+    const actual = stored.get(id);
+    const same = expected.deleted
+      ? actual === undefined
+      : actual !== undefined &&
+        actual.version === expected.version &&
+        actual.description === expected.description &&
+        [...actual.groupIds].sort().join() === [...expected.groupIds].sort().join();
+    if (!same) wrong.push(id);
+  }
+  return wrong.length === 0 ? [] : [`${wrong.length} of ${ids.length} created images differ from what the service acknowledged, e.g. ${wrong[0]}`];
 }
 
 function rssOf(pid: number): number {

@@ -1,6 +1,14 @@
 import type { Request } from 'autocannon';
 import type { SoakData } from './seed';
 
+/** What an image created during the soak must hold, from the answers the service gave. */
+export interface ExpectedImage {
+  version: number;
+  groupIds: string[];
+  description: string | null;
+  deleted: boolean;
+}
+
 /** Acknowledged (answered) and sent counts: when the soak stops, requests in flight may still commit. */
 export interface SoakCounters {
   ok: number;
@@ -10,10 +18,15 @@ export interface SoakCounters {
   deletes: number;
   mutations: number;
   sent: { creates: number; deletes: number; mutations: number };
+  /** Images whose last change was answered; one whose change is still unanswered is left out. */
+  expected: Map<string, ExpectedImage>;
 }
 
 interface Cycle {
   imageId?: string;
+  groupIds?: string[];
+  /** The second mutation's effect, applied to the expectation once it is answered. */
+  change?: (image: ExpectedImage) => void;
 }
 
 const LIST = `query List { images(first: 50) { nodes { id name displayName type url urlForGpu global version
@@ -65,16 +78,14 @@ export function soakRequests(data: SoakData, counters: SoakCounters): Request[] 
     read(admin, LOOKUP, () => ({ name: pick(data.imageNames) })),
     {
       method: 'POST',
-      setupRequest: (request) => {
+      setupRequest: (request, context: Cycle) => {
         counters.sent.creates++;
         counters.sent.mutations++;
+        // Created in the second half of the groups, later set to some of the first half: every
+        // setImageGroups changes the set, so every acknowledged mutation writes an audit event.
+        context.groupIds = [...new Set([pick(data.groups.slice(10)).id, pick(data.groups.slice(10)).id])];
         return body(request, data.adminToken, CREATE, {
-          input: {
-            name: `soak-${process.pid}-${++serial}`,
-            type: 'CPU',
-            url: `registry.example.com/soak/image-${serial}:1`,
-            groupIds: [pick(data.groups).id, pick(data.groups).id].filter((id, i, all) => all.indexOf(id) === i),
-          },
+          input: { name: `soak-${process.pid}-${++serial}`, type: 'CPU', url: `registry.example.com/soak/image-${serial}:1`, groupIds: context.groupIds },
         });
       },
       onResponse: (status, text, context: Cycle) => {
@@ -83,6 +94,7 @@ export function soakRequests(data: SoakData, counters: SoakCounters): Request[] 
           context.imageId = created.createImage.id;
           counters.creates++;
           counters.mutations++;
+          counters.expected.set(context.imageId, { version: 1, groupIds: context.groupIds ?? [], description: null, deleted: false });
         }
       },
     },
@@ -97,15 +109,31 @@ export function soakRequests(data: SoakData, counters: SoakCounters): Request[] 
         const which = context.imageId ? Math.floor(Math.random() * 3) : 1;
         counters.sent.mutations++;
         if (which === 2) counters.sent.deletes++;
-        if (which === 0) return body(request, data.adminToken, SET_GROUPS, { id, groupIds: data.groups.slice(0, 1 + Math.floor(Math.random() * 8)).map((g) => g.id) });
-        if (which === 1) return body(request, data.adminToken, UPDATE, { id, input: { description: `changed ${new Date().toISOString()}` } });
+        // Unknown until answered: it may commit even if the soak stops before the answer.
+        if (context.imageId) counters.expected.delete(context.imageId);
+        if (which === 0) {
+          const groupIds = data.groups.slice(0, 1 + Math.floor(Math.random() * 8)).map((g) => g.id);
+          context.change = (image) => Object.assign(image, { version: image.version + 1, groupIds });
+          return body(request, data.adminToken, SET_GROUPS, { id, groupIds });
+        }
+        if (which === 1) {
+          const description = `changed by soak request ${++serial}`;
+          context.change = (image) => Object.assign(image, { version: image.version + 1, description });
+          return body(request, data.adminToken, UPDATE, { id, input: { description } });
+        }
+        context.change = (image) => Object.assign(image, { deleted: true });
         return body(request, data.adminToken, DELETE, { id });
       },
-      onResponse: (status, text) => {
+      onResponse: (status, text, context: Cycle) => {
         const result = check(counters, status, text) as Record<string, unknown> | undefined;
         if (!result) return;
         counters.mutations++;
         if ('deleteImage' in result) counters.deletes++;
+        if (context.imageId && context.groupIds && context.change) {
+          const image: ExpectedImage = { version: 1, groupIds: context.groupIds, description: null, deleted: false };
+          context.change(image);
+          counters.expected.set(context.imageId, image);
+        }
       },
     },
   ];
