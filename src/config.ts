@@ -39,6 +39,8 @@ export interface GraphQLConfig {
   batching: boolean;
   /** With batching on, the most operations one request may hold (each is checked against the limits). */
   maxBatch: number;
+  /** Larger request bodies get 413 before they are parsed. */
+  maxBodyBytes: number;
   /** Drop "Did you mean ...?" hints for callers who are not admins: always in production. */
   hideFieldSuggestions: boolean;
 }
@@ -115,6 +117,7 @@ function parseGraphQL(env: Env, production: boolean): GraphQLConfig {
     introspection: parseBoolSetting(env, 'GRAPHQL_INTROSPECTION', !production),
     batching: parseBoolSetting(env, 'GRAPHQL_BATCHING', false),
     maxBatch: parseIntSetting(env, 'GRAPHQL_MAX_BATCH', 10, 1, 1000),
+    maxBodyBytes: parseIntSetting(env, 'GRAPHQL_MAX_BODY_BYTES', 1_048_576, 1_024, 1_073_741_824),
     hideFieldSuggestions: production,
   };
 }

@@ -22,18 +22,16 @@ import { Observation, observationPlugin, observeRequests } from './observability
 import type { PasswordCipher } from './pull-secrets/password-cipher';
 import { buildSchema } from './schema';
 
-const MAX_BODY = '1mb';
-
 /**
  * A body express.json could not read, answered as GraphQL errors are. body-parser's error holds
  * the raw body (variables, passwords): it is never logged, and only its kind decides the answer.
  */
-const rejectUnreadableBody: ErrorRequestHandler = (error: { type?: unknown; status?: unknown }, _req, res, next) => {
+const rejectUnreadableBody = (maxBodyBytes: number): ErrorRequestHandler => (error: { type?: unknown; status?: unknown }, _req, res, next) => {
   const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : undefined;
   if (status === undefined) return next(error);
   const [code, message] =
     error.type === 'entity.too.large'
-      ? ['PAYLOAD_TOO_LARGE', `The request body is larger than ${MAX_BODY}`]
+      ? ['PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes (set by GRAPHQL_MAX_BODY_BYTES)`]
       : error.type === 'entity.parse.failed'
         ? ['BAD_REQUEST', 'The request body is not valid JSON']
         : ['BAD_REQUEST', 'The request body cannot be read'];
@@ -73,7 +71,7 @@ export interface ServerOptions {
 type ServerConfig = Pick<Config, 'port' | 'host' | 'graphiql'> & Partial<Pick<Config, 'shutdownTimeoutMs' | 'graphql'>>;
 
 /** Safe when the caller gives none: the defaults, introspection and suggestions as in development. */
-const DEFAULT_GRAPHQL_CONFIG: Config['graphql'] = { limits: DEFAULT_QUERY_LIMITS, introspection: true, batching: false, maxBatch: 10, hideFieldSuggestions: false };
+const DEFAULT_GRAPHQL_CONFIG: Config['graphql'] = { limits: DEFAULT_QUERY_LIMITS, introspection: true, batching: false, maxBatch: 10, maxBodyBytes: 1_048_576, hideFieldSuggestions: false };
 
 /** Each operation of a batch passes the limits on its own; this bounds how many one request holds. */
 function limitBatchLength(maxBatch: number): RequestHandler {
@@ -127,8 +125,8 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
   app.use(
     '/graphql',
     observeRequests(logger, metrics),
-    express.json({ limit: MAX_BODY }),
-    rejectUnreadableBody,
+    express.json({ limit: graphql.maxBodyBytes }),
+    rejectUnreadableBody(graphql.maxBodyBytes),
     limitBatchLength(graphql.maxBatch),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {

@@ -99,7 +99,7 @@ describe('image pull secrets', () => {
     const body = JSON.stringify({ query: CREATE_PULL_SECRET, variables: { input: { name: 'x', registryHost: 'r', username: 'u', password: `${PASSWORD}${'p'.repeat(1_100_000)}` } } });
     const response = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(response.status).toBe(413);
-    expect(await response.json()).toEqual({ errors: [{ message: 'The request body is larger than 1mb', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    expect(await response.json()).toEqual({ errors: [{ message: 'The request body is larger than 1048576 bytes (set by GRAPHQL_MAX_BODY_BYTES)', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
     expect(JSON.stringify(app.logs)).not.toContain(PASSWORD);
     expect(printed.join('\n')).not.toContain(PASSWORD);
   });

@@ -214,6 +214,20 @@ describe('HTTP protections', () => {
   });
   afterAll(() => app.close());
 
+  it('GRAPHQL_MAX_BODY_BYTES sets the body limit: 413 beyond it', async () => {
+    const small = await startTestApp({ env: { GRAPHQL_MAX_BODY_BYTES: '2048' } });
+    try {
+      const padded = (bytes: number) => ({ query: '{ __typename }', variables: { pad: 'x'.repeat(bytes - 50) } });
+      expect((await post(small, padded(2_000))).status).toBe(200);
+      expect(await post(small, padded(3_000))).toEqual({
+        status: 413,
+        json: { errors: [{ message: 'The request body is larger than 2048 bytes (set by GRAPHQL_MAX_BODY_BYTES)', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] },
+      });
+    } finally {
+      await small.close();
+    }
+  });
+
   it('batched requests (a JSON array) are refused unless enabled', async () => {
     const { status, json } = await post(app, [{ query: '{ __typename }' }, { query: '{ __typename }' }]);
     expect(status).toBe(400);
