@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import type { VerifyAuthorization } from './auth/token-verifier';
 import type { Config } from './config';
 import { Context, createContext } from './context';
+import { sqlLogger } from './db/data-source';
 import { poolStats } from './db/pool-stats';
 import { createFormatError } from './errors';
 import { graphiqlRoutes } from './graphiql/graphiql.routes';
@@ -89,7 +90,10 @@ function limitBatchLength(maxBatch: number): RequestHandler {
  */
 export async function createServer(config: ServerConfig, dataSource: DataSource, options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger('silent');
-  const metrics = new Metrics(() => poolStats(dataSource));
+  const metrics = new Metrics(
+    () => poolStats(dataSource),
+    () => sqlLogger(dataSource).queryCount,
+  );
   const app = express();
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);

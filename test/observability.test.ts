@@ -121,6 +121,14 @@ describe('/metrics', () => {
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
   });
 
+  it('counts the SQL statements sent, as the TypeORM logger sees them (the benchmark divides them by requests)', async () => {
+    const statements = async () => Number(/^image_catalog_db_statements_total (\d+)$/m.exec(await (await fetch(endpoint('/metrics'))).text())?.[1]);
+    const before = await statements();
+    const { count } = await app.countStatements(() => app.ok('{ images(first: 5) { totalCount nodes { groups { id } } } }'));
+    expect(count).toBeGreaterThan(0);
+    expect(await statements()).toBe(before + count);
+  });
+
   it('lets only operations GraphQL resolved create labels: callers without a token cannot fill them', async () => {
     await app.request('query KnownName { images { totalCount } }');
     for (let i = 0; i < 3; i++) await app.as(null).request(`query Junk${i} { images { totalCount } }`);

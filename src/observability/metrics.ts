@@ -35,7 +35,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(poolStats: () => PoolStats) {
+  /** `statements`: how many SQL statements the service has sent so far (its TypeORM logger counts them). */
+  constructor(poolStats: () => PoolStats, statements: () => number = () => 0) {
+    new Counter({
+      name: 'image_catalog_db_statements_total',
+      help: 'SQL statements sent to the database',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(statements());
+      },
+    });
     new Gauge({
       name: 'image_catalog_db_pool_connections',
       help: 'Database connections by state (in_use, idle)',
