@@ -165,8 +165,14 @@ export class ImageService {
     return image;
   }
 
+  /**
+   * The image as it is now, row-locked on MySQL/MariaDB (SQLite runs one transaction at a time):
+   * concurrent writers of one image then take turns instead of racing to the version check and
+   * rerunning, which under 20 parallel calls ran some out of retries.
+   */
   private async lockedCurrent(m: EntityManager, id: string, field: string, expectedVersion?: number | null): Promise<Image> {
-    const current = isRecordId(id) ? await m.findOneBy(Image, { id }) : null;
+    const lock = m.connection.options.type === 'better-sqlite3' ? {} : { lock: { mode: 'pessimistic_write' as const } };
+    const current = isRecordId(id) ? await m.findOne(Image, { where: { id }, ...lock }) : null;
     if (!current) throw notFound('image', field, [id]);
     if (expectedVersion != null && expectedVersion !== current.version) throw staleVersion(expectedVersion, current.version);
     return current;
