@@ -124,6 +124,30 @@ describe('concurrent mutations over HTTP', () => {
     expectNoServerFailure(responses);
   });
 
+  it('delete an image while its groups are being set: the deletion audits the groups it really removed', async () => {
+    const groups = await Promise.all(Array.from({ length: 4 }, () => createGroup(app)));
+    const image = await createImage(app);
+    const sets = Array.from({ length: 10 }, (_, i) => sorted(groups.filter((_, bit) => ((i + 1) >> bit) & 1).map((g) => g.id)));
+    const setting = sets.map((groupIds) => app.request(SET_GROUPS_RESULT, { imageId: image.id, groupIds }));
+    const deleting = app.request('mutation($id: ID!) { deleteImage(id: $id) }', { id: image.id });
+    const responses = [...(await Promise.all(setting)), await deleting];
+
+    expect(responses.at(-1)?.data).toEqual({ deleteImage: image.id });
+    // Calls queued behind the deletion find the image gone; none fails otherwise.
+    expect(Object.keys(tally(responses)).filter((code) => code !== 'ok' && code !== 'NOT_FOUND')).toEqual([]);
+    const succeeded = responses.slice(0, -1).filter((r) => !r.errors).length;
+    const events: (AuditRow & { version?: number })[] = await auditEvents(image.id);
+    const setGroups = events.filter((e) => e.operation === 'SET_GROUPS');
+    expect(setGroups).toHaveLength(succeeded);
+    // The set the deletion removed is the one the last successful call left (each call changes it).
+    const lastSet = setGroups.map((e) => sorted(e.changes[0].newValue as string[])).find((set) => !setGroups.some((other) => sorted(other.changes[0].oldValue as string[]).join() === set.join()));
+    const deletion = events.find((e) => e.operation === 'DELETE');
+    const removed = deletion?.changes.find((c) => c.field === 'groupIds')?.oldValue as string[] | undefined;
+    expect(sorted(removed ?? [])).toEqual(lastSet ?? []);
+    expect(await linkedGroupIds(image.id)).toEqual([]);
+    expectNoServerFailure(responses);
+  });
+
   it(`let exactly one of ${PARALLEL} updateImage calls with the same expectedVersion win; the rest get CONFLICT`, async () => {
     const image = await createImage(app, { displayName: 'Original' });
     const responses = await Promise.all(

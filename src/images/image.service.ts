@@ -131,8 +131,8 @@ export class ImageService {
 
   async delete(id: string): Promise<string> {
     await inTransaction(this.dataSource, async (m) => {
-      const current = isRecordId(id) ? await m.findOneBy(Image, { id }) : null;
-      if (!current) throw notFound('image', 'id', [id]);
+      // Locked first, so the group ids it audits are not changed by a writer holding the image.
+      const current = await this.lockedCurrent(m, id, 'id');
       const groupIds = await linkedGroupIds(m, id);
       const result = await m.delete(Image, { id });
       // Someone else deleted it between the read and the delete: report it as they would see it.
