@@ -136,7 +136,9 @@ function variableCoercionError(formatted: GraphQLFormattedError, error: unknown)
     // "Variable "$x" of required type ..." and the like quote no value; anything else unknown is
     // replaced rather than risk echoing one.
     const message = variable ? `Variable "$${variable}" got invalid value.` : formatted.message;
-    return { ...formatted, message, extensions: { ...extensions, code: ErrorCode.BAD_USER_INPUT, fields: [{ field: variable ?? 'variables', message }] } };
+    // "Variable "$input" of required type ... was not provided." names its variable and no value.
+    const field = variable ?? /^Variable "\$(\w+)" /.exec(formatted.message)?.[1] ?? 'variables';
+    return { ...formatted, message, extensions: { ...extensions, code: ErrorCode.BAD_USER_INPUT, fields: [{ field, message }] } };
   }
   const head = formatted.message.slice(0, formatted.message.length - reason.length - 2);
   const at = pathAtEnd(head, variable);

@@ -49,3 +49,17 @@ describe('formatting errors nobody raised on purpose', () => {
     expect(logged).toEqual([expect.stringContaining('ImagePullSecretEdge')]);
   });
 });
+
+describe('a required variable that is missing or null', () => {
+  it('is BAD_USER_INPUT naming the variable as the field', async () => {
+    const app = await startTestApp();
+    try {
+      for (const variables of [{}, { input: null }]) {
+        const error = await app.fails(CREATE_IMAGE, variables);
+        expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'input', message: expect.stringMatching(/^Variable "\$input" of (required|non-null) type "CreateImageInput!"/) }] });
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -107,10 +107,9 @@ export const gql = {
   input: (fields: Record<string, GqlType>, nonNull = false): GqlType => ({ kind: 'input', fields, nonNull }),
 };
 
-/** A field the server must name in a variable-coercion error; `or` is an accepted alternative. */
+/** A field the server must name in a variable-coercion error. */
 export interface ExpectedField {
   field: string;
-  or?: string;
 }
 
 export interface Coerced {
@@ -129,9 +128,8 @@ export function coerceVariables(definitions: Record<string, GqlType>, variables:
   for (const [name, type] of Object.entries(definitions)) {
     const given = Object.prototype.hasOwnProperty.call(variables, name) && variables[name] !== undefined;
     if (!given || variables[name] === null) {
-      // "Variable "$input" of required type ... was not provided" names no path: the service
-      // reports it under "variables" (see the report: it could name the variable).
-      if (type.nonNull) errors.push({ field: name, or: 'variables' });
+      // "Variable "$input" of required type ... was not provided": the field is the variable.
+      if (type.nonNull) errors.push({ field: name });
       else if (given) values[name] = null;
       continue;
     }
@@ -268,7 +266,7 @@ export function checkCoercionErrors(response: GraphQLResponse, expected: Expecte
   });
   const unmatched = [...got];
   for (const want of expected) {
-    const at = unmatched.findIndex((field) => field === want.field || field === want.or);
+    const at = unmatched.findIndex((field) => field === want.field);
     if (at < 0) fail(`no error names ${want.field}`, { expected, got });
     unmatched.splice(at, 1);
   }
