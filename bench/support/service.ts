@@ -34,13 +34,17 @@ export async function startService(env: Record<string, string>): Promise<Service
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the service did not start:\n${tail}`)), 60_000);
+    const ready = (found: string) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve(found);
+    };
+    // Above LOG_LEVEL=info the ready line is not logged: with a fixed PORT, /readyz tells instead.
+    const fixed = settings.PORT !== '0' ? `http://${settings.HOST}:${settings.PORT}` : undefined;
     const poll = setInterval(() => {
       const match = /GraphQL at (http:\/\/\S+) \(ready\)/.exec(tail);
-      if (match) {
-        clearInterval(poll);
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
+      if (match) ready(match[1]);
+      else if (fixed) void fetch(`${fixed}/readyz`).then((response) => response.status === 200 && ready(`${fixed}/graphql`), () => undefined);
     }, 50);
     void exited.then((code) => {
       clearInterval(poll);

@@ -1,0 +1,129 @@
+/**
+ * `npm run bench [-- --quick] [--db sqlite|mysql] [--database-url mysql://...] [--global-percent 3]`
+ *
+ * Loads a 10,000-image catalog into a fresh database, runs the service on it (production settings,
+ * access control on, an admin token), and drives each scenario with autocannon from this process:
+ * a warm-up, then a measured run. The list and launcher requests also go to the raw floor
+ * (bench/raw-floor.ts) on MySQL/MariaDB. Prints a table; a full run (not --quick) also writes
+ * bench/RESULTS.md. Exit code 1 when any scenario had an error; missed targets are only reported.
+ */
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseDatabaseUrl } from '../src/config';
+import { parseArgs } from './support/args';
+import { benchDatabase } from './support/bench-database';
+import { startRawFloor } from './support/child-server';
+import { DEFAULT_SHAPE, loadDataset } from './support/dataset';
+import { resultsMarkdown, Row, Run, table, verdicts, verdictTable } from './support/report';
+import { runScenario, Target, Timing } from './support/run-scenario';
+import { SCENARIOS, ScenarioSetup } from './support/scenarios';
+import { startService, Service } from './support/service';
+import { freePort, startToReadySeconds } from './support/startup-time';
+
+const DEFAULTS = {
+  quick: false,
+  db: 'mysql',
+  'database-url': 'mysql://root@127.0.0.1:3306/image_catalog_bench',
+  'global-percent': DEFAULT_SHAPE.globalPercent,
+  connections: 50,
+};
+const POOL_SIZE = 10;
+const DEEP_PAGE = 190;
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const argv = process.argv.slice(2);
+  const args = parseArgs(argv, DEFAULTS);
+  const kind = args.db === 'sqlite' ? 'sqlite' : args.db === 'mysql' ? 'mysql' : undefined;
+  if (!kind) throw new Error('--db must be sqlite or mysql');
+  const timing: Timing = { connections: Number(args.connections), warmupSeconds: args.quick ? 2 : 5, seconds: args.quick ? 4 : 20 };
+  const shape = { ...DEFAULT_SHAPE, globalPercent: Number(args['global-percent']) };
+
+  const database = await benchDatabase(kind, String(args['database-url']));
+  const rows: Row[] = [];
+  let run: Run | undefined;
+  try {
+    const secretsKey = randomBytes(32);
+    const dataset = await loadDataset(parseDatabaseUrl(database.url), secretsKey, shape);
+    const datasetLine = `${shape.images} images (${shape.globalPercent}% global, ${shape.pullSecretPercent}% with one of ${shape.pullSecrets} pull secrets), ${shape.groups} groups, ${dataset.links} links; launcher group: ${dataset.launcherUsable} usable images; loaded in ${dataset.loadSeconds.toFixed(1)} s`;
+    console.log(`dataset: ${datasetLine}`);
+
+    const service = await startService({
+      DATABASE_URL: database.url,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      MIGRATE_ON_START: 'true',
+      DB_POOL_SIZE: String(POOL_SIZE),
+      SECRETS_KEY: secretsKey.toString('base64'),
+      // A fixed port: with LOG_LEVEL=warn the service logs no ready line, so /readyz is polled.
+      PORT: String(await freePort()),
+    });
+    const floor = kind === 'mysql' ? await startRawFloor({ DATABASE_URL: database.url, DB_POOL_SIZE: String(POOL_SIZE) }) : undefined;
+    try {
+      const setup: ScenarioSetup = { dataset, token: await service.mint({ sub: 'bench', admin: true }), deepCursor: await cursorBeforePage(service, DEEP_PAGE) };
+      for (const scenario of SCENARIOS) {
+        const targets: [Row['against'], Target][] = [['service', service]];
+        if (scenario.floor && floor) targets.push(['raw floor', floor]);
+        for (const [against, target] of targets) {
+          const figures = await runScenario(target, timing, (check) => scenario.requests(setup, check));
+          const row: Row = { scenario: scenario.name, against, figures };
+          rows.push(row);
+          const errors = figures.errors > 0 ? `, errors: ${figures.errors} (${figures.errorSamples.join(' | ')})` : '';
+          console.log(`${scenario.name} / ${against}: ${figures.requestsPerSecond.toFixed(0)} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms${errors}`);
+        }
+      }
+    } finally {
+      await floor?.stop();
+      await service.stop();
+    }
+    // The service is built by now (startService builds it).
+    const startToReady = await startToReadySeconds();
+    run = {
+      command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
+      date: new Date().toISOString(),
+      machine: `${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, ${process.platform}`,
+      database: database.version,
+      dataset: datasetLine,
+      timing: `${timing.connections} connections, ${timing.warmupSeconds} s warm-up + ${timing.seconds} s measured per scenario; DB_POOL_SIZE ${POOL_SIZE}`,
+      rows,
+      startToReady,
+      totalSeconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await database.drop();
+  }
+
+  console.log(`\n${table(run.rows)}\n\ntargets:\n${verdictTable(verdicts(run))}\n\nwhole run: ${run.totalSeconds.toFixed(0)} s`);
+  if (!args.quick) {
+    writeFileSync(join(__dirname, 'RESULTS.md'), resultsMarkdown(run));
+    console.log('wrote bench/RESULTS.md');
+  }
+  const failed = run.rows.filter((row) => row.figures.errors > 0);
+  if (failed.length > 0) {
+    console.error(`\nbench FAILED: errors in ${failed.map((row) => `${row.scenario} (${row.against})`).join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+/** The endCursor of page `page - 1`: a request with it as `after` answers page `page`. */
+async function cursorBeforePage(service: Service, page: number): Promise<string> {
+  let after: string | null = null;
+  for (let i = 1; i < page; i++) {
+    const data: { images: { pageInfo: { endCursor: string | null; hasNextPage: boolean } } } = await service.admin(
+      'query Walk($after: String) { images(first: 50, after: $after) { pageInfo { endCursor hasNextPage } } }',
+      { after },
+    );
+    if (!data.images.pageInfo.hasNextPage || !data.images.pageInfo.endCursor) throw new Error(`the catalog ends before page ${page}`);
+    after = data.images.pageInfo.endCursor;
+  }
+  if (after === null) throw new Error('no cursor before page 1');
+  return after;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

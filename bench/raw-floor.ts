@@ -1,0 +1,127 @@
+/**
+ * The raw floor: the least this stack can do for the list and launcher requests. A bare
+ * `node:http` handler that runs the statements the service runs, straight through a mysql2 pool
+ * of the service's size, and writes the same JSON. No GraphQL, no TypeORM, no token check.
+ *
+ * Run by bench.ts as a child process (`DATABASE_URL`, `DB_POOL_SIZE`); prints its URL when it
+ * listens. Answers `List` and `Launch` operations at any path, and `/metrics` with its statement count.
+ */
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { createPool, Pool, RowDataPacket } from 'mysql2/promise';
+
+const PAGE = 50;
+// The columns TypeORM selects when it hydrates each entity.
+const IMAGE_COLUMNS = 'image.id, image.name, image.displayName, image.description, image.type, image.url, image.urlForGpu, image.pullSecretId, image.global, image.version, image.createdAt, image.updatedAt, image.createdBy, image.updatedBy';
+const GROUP_COLUMNS = 'grp.id, grp.name, grp.displayName, grp.description, grp.createdAt, grp.updatedAt, grp.createdBy, grp.updatedBy';
+
+let statements = 0;
+
+async function query<T extends RowDataPacket>(pool: Pool, sql: string, params: unknown[]): Promise<T[]> {
+  statements++;
+  const [rows] = await pool.query<T[]>(sql, params);
+  return rows;
+}
+
+/** The keyset page (name, id) with the groups and the pull secret of each image, as the loaders batch them. */
+async function listPage(pool: Pool, after: string | null): Promise<unknown> {
+  const position = after ? (JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as [string, string]) : undefined;
+  const rows = await query(
+    pool,
+    `SELECT ${IMAGE_COLUMNS} FROM images image ${position ? 'WHERE (image.name > ? OR (image.name = ? AND image.id > ?))' : ''} ORDER BY image.name ASC, image.id ASC LIMIT ?`,
+    [...(position ? [position[0], position[0], position[1]] : []), PAGE + 1],
+  );
+  const nodes = rows.slice(0, PAGE);
+  const ids = nodes.map((row) => row.id as string);
+  const secretIds = [...new Set(nodes.map((row) => row.pullSecretId as string | null).filter((id): id is string => id !== null))];
+  const [links, secrets] = await Promise.all([
+    ids.length === 0
+      ? []
+      : query(pool, `SELECT link.imageId, link.groupId, ${GROUP_COLUMNS} FROM image_group_links link INNER JOIN user_groups grp ON grp.id = link.groupId WHERE link.imageId IN (?) ORDER BY grp.name ASC`, [ids]),
+    secretIds.length === 0
+      ? []
+      : query(pool, 'SELECT record.id, record.name, record.displayName, record.registryHost, record.username, record.createdAt, record.updatedAt, record.createdBy, record.updatedBy FROM image_pull_secrets record WHERE record.id IN (?)', [secretIds]),
+  ]);
+  const groupsOf = new Map<string, { id: string; name: string }[]>();
+  for (const link of links) {
+    const list = groupsOf.get(link.imageId) ?? [];
+    list.push({ id: link.id, name: link.name });
+    groupsOf.set(link.imageId, list);
+  }
+  const secretOf = new Map(secrets.map((secret) => [secret.id as string, { name: secret.name as string }]));
+  const last = nodes[nodes.length - 1];
+  return {
+    images: {
+      nodes: nodes.map((row) => ({
+        id: row.id,
+        name: row.name,
+        displayName: row.displayName,
+        type: row.type,
+        url: row.url,
+        urlForGpu: row.urlForGpu,
+        global: Boolean(row.global),
+        version: row.version,
+        groups: groupsOf.get(row.id) ?? [],
+        pullSecret: row.pullSecretId ? (secretOf.get(row.pullSecretId) ?? null) : null,
+      })),
+      pageInfo: { endCursor: last ? Buffer.from(JSON.stringify([last.name, last.id])).toString('base64url') : null, hasNextPage: rows.length > PAGE },
+    },
+  };
+}
+
+/** The group check the service makes (it answers NOT_FOUND otherwise), then `ImageService.launchable`'s query. */
+async function launchable(pool: Pool, groupId: string): Promise<unknown> {
+  const groups = await query(pool, `SELECT ${GROUP_COLUMNS} FROM user_groups grp WHERE grp.id IN (?)`, [[groupId]]);
+  if (groups.length === 0) throw new Error(`no group ${groupId}`);
+  const rows = await query(
+    pool,
+    `SELECT ${IMAGE_COLUMNS} FROM images image WHERE (image.global = ? OR image.id IN (SELECT link.imageId FROM image_group_links link WHERE link.groupId = ?)) AND image.type IN (?) ORDER BY image.displayName ASC, image.name ASC`,
+    [true, groupId, ['CPU', 'GPU', 'UNIVERSAL']],
+  );
+  return { launchableImages: rows.map((row) => ({ id: row.id, name: row.name, urlFor: row.type === 'UNIVERSAL' && row.urlForGpu ? row.urlForGpu : row.url })) };
+}
+
+async function answer(pool: Pool, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method === 'GET' && req.url === '/metrics') {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`image_catalog_db_statements_total ${statements}\n`);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const { query: text, variables } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { query: string; variables: Record<string, unknown> };
+  const operation = /^\s*query\s+(\w+)/.exec(text)?.[1];
+  let data: unknown;
+  if (operation === 'List') data = await listPage(pool, (variables.after as string | null) ?? null);
+  else if (operation === 'Launch') data = await launchable(pool, variables.groupId as string);
+  else {
+    res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `the floor does not answer ${operation}` }] }));
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data }));
+}
+
+function main(): void {
+  const url = new URL(process.env.DATABASE_URL ?? '');
+  const pool = createPool({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: decodeURIComponent(url.pathname.slice(1)),
+    connectionLimit: Number(process.env.DB_POOL_SIZE ?? 10),
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+  });
+  const server = createServer((req, res) => {
+    answer(pool, req, res).catch((error: unknown) => {
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: String(error) }] }));
+    });
+  });
+  server.listen(0, '127.0.0.1', () => console.log(`raw floor at http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`));
+  process.on('SIGTERM', () => {
+    server.close(() => void pool.end().then(() => process.exit(0)));
+    server.closeAllConnections();
+  });
+}
+
+main();
