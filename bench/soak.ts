@@ -7,12 +7,12 @@
  * warm-up, and the data is consistent afterwards. Prints its figures; exit code 1 on a failure.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { Connection, createConnection } from 'mysql2/promise';
 import { startService, Service } from './support/service';
 import { parseArgs } from './support/args';
+import { benchDatabase } from './support/bench-database';
 import { seedCatalog, SoakData } from './support/seed';
 import { soakRequests, SoakCounters } from './support/soak-requests';
 
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const connections = Number(args.connections);
   // The heap keeps growing for the first seconds under load; RSS is compared from after that.
   const warmup = Number(args.warmup);
-  const databaseUrl = await freshDatabase(String(args['database-url']));
+  const databaseUrl = await benchDatabase('mysql', String(args['database-url']));
   const service = await startService({ DATABASE_URL: databaseUrl.url, NODE_ENV: 'production', LOG_LEVEL: 'info', NODE_OPTIONS: `--max-old-space-size=${Number(args['heap-mb'])}` });
   let failures: string[] = [];
   try {
@@ -104,22 +104,6 @@ function drive(service: Service, data: SoakData, counters: SoakCounters, connect
     );
     instance.on('error', reject);
   });
-}
-
-/** A new database named after the URL's, dropped at the end, so a soak never touches other data. */
-async function freshDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const parsed = new URL(base);
-  const name = `${parsed.pathname.slice(1) || 'image_catalog_soak'}_${randomBytes(3).toString('hex')}`;
-  const admin = await createConnection({ host: parsed.hostname, port: Number(parsed.port || 3306), user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) });
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  parsed.pathname = `/${name}`;
-  return {
-    url: parsed.toString(),
-    drop: async () => {
-      await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      await admin.end();
-    },
-  };
 }
 
 /** What should be there, given what the service acknowledged, and nothing dangling. */

@@ -59,6 +59,23 @@ describe('SQL statements per request (every relation goes through a per-request 
     expect(statements.join('\n')).toContain('scope_group');
   });
 
+  it('the launcher takes at most 4 statements, the same for 3 or 28 usable images', async () => {
+    const small = await createGroup(app);
+    for (let i = 0; i < 3; i++) await createImage(app, { groupIds: [small.id] });
+    const large = (await app.ok<{ group: { id: string } }>('query($name: String) { group(name: $name) { id } }', { name: groupNames[0] })).group;
+    const LAUNCHER = 'query($g: ID!) { launchableImages(groupId: $g, gpu: true) { id name urlFor(gpu: true) } }';
+    const counts = [];
+    for (const [group, usable] of [[small.id, 3], [large.id, 28]] as const) {
+      const { count } = await app.countStatements(async () => {
+        const data = await app.ok<{ launchableImages: unknown[] }>(LAUNCHER, { g: group });
+        expect(data.launchableImages).toHaveLength(usable);
+      });
+      counts.push(count);
+    }
+    expect(counts[0]).toBeLessThanOrEqual(4);
+    expect(counts[1]).toBe(counts[0]);
+  });
+
   it('pull secrets with their images batch the same way', async () => {
     const { count } = await app.countStatements(() => app.ok('{ imagePullSecrets { nodes { images { id groups { id } } } } }'));
     expect(count).toBeLessThanOrEqual(3);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createConnection } from 'mysql2/promise';
 
-/** A database of the run's own, dropped at the end, so a bench never touches other data. */
+/** A database of the run's own, dropped at the end, so a bench or a soak never touches other data. */
 export interface BenchDatabase {
   url: string;
   kind: 'sqlite' | 'mysql';
