@@ -23,13 +23,13 @@ async function query<T extends RowDataPacket>(pool: Pool, sql: string, params: u
   return rows;
 }
 
-/** The keyset page (name, id) with the groups and the pull secret of each image, as the loaders batch them. */
+/** The keyset page by the unique name, as the service pages, with the groups and the pull secret of each image, as the loaders batch them. */
 async function listPage(pool: Pool, after: string | null): Promise<unknown> {
   const position = after ? (JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as [string, string]) : undefined;
   const rows = await query(
     pool,
-    `SELECT ${IMAGE_COLUMNS} FROM images image ${position ? 'WHERE (image.name > ? OR (image.name = ? AND image.id > ?))' : ''} ORDER BY image.name ASC, image.id ASC LIMIT ?`,
-    [...(position ? [position[0], position[0], position[1]] : []), PAGE + 1],
+    `SELECT ${IMAGE_COLUMNS} FROM images image ${position ? 'WHERE image.name > ?' : ''} ORDER BY image.name ASC LIMIT ?`,
+    [...(position ? [position[0]] : []), PAGE + 1],
   );
   const nodes = rows.slice(0, PAGE);
   const ids = nodes.map((row) => row.id as string);

@@ -163,6 +163,15 @@ describe('images pagination', () => {
     expect(statements.length).toBeGreaterThan(0);
     expect(statements.join('\n')).not.toMatch(/OFFSET/i);
   });
+
+  it('orders by the unique name alone, so the database can walk its unique index; other orders break ties by id', async () => {
+    const first = await page({ first: 3 });
+    const byName = (await app.countStatements(() => page({ first: 3, after: first.pageInfo.endCursor }))).statements.find((sql) => /ORDER BY/.test(sql)) ?? '';
+    // Identifiers are quoted with ` on MySQL and " on SQLite.
+    expect(byName).toMatch(/WHERE [`"]\w+[`"]\.[`"]name[`"] > \? ORDER BY [`"]\w+[`"]\.[`"]name[`"] ASC LIMIT/);
+    const byDisplayName = (await app.countStatements(() => page({ first: 3, orderBy: { field: 'DISPLAY_NAME', direction: 'ASC' } }))).statements.find((sql) => /ORDER BY/.test(sql)) ?? '';
+    expect(byDisplayName).toMatch(/ORDER BY [`"]\w+[`"]\.[`"]displayName[`"] ASC, [`"]\w+[`"]\.[`"]id[`"] ASC LIMIT/);
+  });
 });
 
 describe('groups pagination', () => {

@@ -13,7 +13,8 @@ const PROPERTY_OF: Record<OrderField, string> = {
 /** Every list defaults to NAME ASC. */
 export function orderingOf(orderBy: { field: OrderField; direction: SortDirection } | null | undefined): Ordering {
   const field = orderBy?.field ?? 'NAME';
-  return { field, property: PROPERTY_OF[field], direction: orderBy?.direction ?? 'ASC' };
+  // Every listed record's name is unique (images, groups and pull secrets alike).
+  return { field, property: PROPERTY_OF[field], direction: orderBy?.direction ?? 'ASC', unique: field === 'NAME' };
 }
 
 /**

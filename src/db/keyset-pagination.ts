@@ -20,6 +20,13 @@ export interface Ordering {
   /** The entity property it sorts by; a Date or a string. */
   property: string;
   direction: SortDirection;
+  /**
+   * The property is unique, so it orders the rows alone: no id tie-breaker in ORDER BY or in the
+   * keyset condition. MariaDB then walks the property's unique index for the first page and for a
+   * deep one; with the tie-breaker it scanned and sorted the whole table (page 1) or merged two
+   * indexes and sorted (later pages).
+   */
+  unique?: boolean;
 }
 
 interface CursorPosition {
@@ -47,14 +54,13 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
   const column = `${alias}.${ordering.property}`;
 
   const page = base.clone();
-  if (after) where(page, beyond(alias, column, ordering.direction, after, 'after'));
-  if (before) where(page, beyond(alias, column, flip(ordering.direction), before, 'before'));
+  const unique = ordering.unique ?? false;
+  if (after) where(page, beyond(alias, column, ordering.direction, after, 'after', unique));
+  if (before) where(page, beyond(alias, column, flip(ordering.direction), before, 'before', unique));
   const scanDirection = backward ? flip(ordering.direction) : ordering.direction;
-  const rows = await page
-    .orderBy(column, scanDirection)
-    .addOrderBy(`${alias}.id`, scanDirection)
-    .limit(limit + 1)
-    .getMany();
+  page.orderBy(column, scanDirection);
+  if (!unique) page.addOrderBy(`${alias}.id`, scanDirection);
+  const rows = await page.limit(limit + 1).getMany();
 
   const more = rows.length > limit;
   const nodes = rows.slice(0, limit);
@@ -64,7 +70,7 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
   // Whether rows lie outside the cursors' bounds; one cheap indexed lookup, and only when asked.
   const existsOutside = (position: CursorPosition | undefined, direction: SortDirection, name: string) => async () => {
     if (!position) return false;
-    const probe = where(base.clone(), beyond(alias, column, direction, position, name, true));
+    const probe = where(base.clone(), beyond(alias, column, direction, position, name, unique, true));
     return (await probe.select(`${alias}.id`).limit(1).getRawOne()) !== undefined;
   };
 
@@ -108,9 +114,10 @@ interface Condition {
  * one their ORDER BY uses, so the keyset agrees with the ordering. `prefix` keeps parameter names
  * apart when one query holds two such conditions.
  */
-function beyond(alias: string, column: string, direction: SortDirection, position: CursorPosition, prefix: string, inclusive = false): Condition {
+function beyond(alias: string, column: string, direction: SortDirection, position: CursorPosition, prefix: string, unique: boolean, inclusive = false): Condition {
   const op = direction === 'ASC' ? '>' : '<';
   const idOp = inclusive ? `${op}=` : op;
+  if (unique) return { sql: `${column} ${idOp} :${prefix}Value`, params: { [`${prefix}Value`]: position.value } };
   return {
     sql: `(${column} ${op} :${prefix}Value OR (${column} = :${prefix}Value AND ${alias}.id ${idOp} :${prefix}Id))`,
     params: { [`${prefix}Value`]: position.value, [`${prefix}Id`]: position.id },
