@@ -21,7 +21,8 @@ import { resultsMarkdown, Row, Run, table, verdicts, verdictTable } from './supp
 import { runScenario, Target, Timing } from './support/run-scenario';
 import { SCENARIOS, ScenarioSetup } from './support/scenarios';
 import { startService, Service } from './support/service';
-import { freePort, startToReadySeconds } from './support/startup-time';
+import { freePort } from '../test/helpers/free-port';
+import { startToReadySeconds } from './support/startup-time';
 
 const DEFAULTS = {
   quick: false,

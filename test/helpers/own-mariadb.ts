@@ -1,10 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
+import { freePort } from './free-port';
 
 const INSTALL_DB = '/usr/bin/mariadb-install-db';
 const MARIADBD = '/usr/sbin/mariadbd';
@@ -152,18 +152,6 @@ function install(dataDir: string, osUser: string, innodb: string[]): Promise<voi
     installer.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     installer.once('error', reject);
     installer.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`mariadb-install-db exited with ${code}:\n${output}`))));
-  });
-}
-
-/** A port nothing listens on right now (the OS picks it; it is released before mariadbd takes it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }
 
