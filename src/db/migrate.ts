@@ -1,4 +1,5 @@
 import { DataSource, Migration, MigrationExecutor } from 'typeorm';
+import { isSqlite } from './dialect';
 
 const LOCK_NAME = 'image_catalog_migrations';
 const LOCK_WAIT_SECONDS = 120;
@@ -9,7 +10,7 @@ const LOCK_WAIT_SECONDS = 120;
  * latecomer finds nothing left to do. SQLite has a single writer anyway.
  */
 export async function runPendingMigrations(dataSource: DataSource): Promise<Migration[]> {
-  if (dataSource.options.type === 'better-sqlite3') return dataSource.runMigrations({ transaction: 'each' });
+  if (isSqlite(dataSource)) return dataSource.runMigrations({ transaction: 'each' });
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {

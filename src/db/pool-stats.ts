@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import type { PoolStats } from '../observability/metrics';
+import { isSqlite } from './dialect';
 
 interface Mysql2Pool {
   _allConnections?: { length: number };
@@ -12,7 +13,7 @@ interface Mysql2Pool {
  */
 export function poolStats(dataSource: DataSource): PoolStats {
   if (!dataSource.isInitialized) return { inUse: 0, idle: 0 };
-  if (dataSource.options.type === 'better-sqlite3') return { inUse: 0, idle: 1 };
+  if (isSqlite(dataSource)) return { inUse: 0, idle: 1 };
   const pool = (dataSource.driver as unknown as { pool?: Mysql2Pool }).pool;
   const all = pool?._allConnections?.length ?? 0;
   const idle = pool?._freeConnections?.length ?? 0;

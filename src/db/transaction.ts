@@ -1,5 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { ConcurrentChangeError, translateDatabaseError } from './database-errors';
+import { isSqlite } from './dialect';
 
 const MAX_ATTEMPTS = 5;
 const sqliteQueues = new WeakMap<DataSource, Promise<unknown>>();
@@ -25,7 +26,7 @@ export async function inTransaction<T>(dataSource: DataSource, work: (manager: E
  * BEGIN on it while a transaction is open; transactions therefore take turns on SQLite.
  */
 function serialized<T>(dataSource: DataSource, run: () => Promise<T>): Promise<T> {
-  if (dataSource.options.type !== 'better-sqlite3') return run();
+  if (!isSqlite(dataSource)) return run();
   const previous = sqliteQueues.get(dataSource) ?? Promise.resolve();
   const result = previous.then(run, run);
   sqliteQueues.set(

@@ -16,6 +16,7 @@ import type { AccessPolicy } from '../auth/access-policy';
 import type { Loaders } from '../loaders';
 import { Group } from './group.entity';
 import { CreateGroupInput, UpdateGroupInput } from './group.inputs';
+import { forUpdate, isSqlite } from '../db/dialect';
 
 const AUDITED = ['name', 'displayName', 'description'] as const;
 
@@ -83,8 +84,8 @@ export class GroupService {
       // The row lock (MySQL; SQLite runs one transaction at a time) keeps new links to the group out
       // until we commit, since their foreign-key check waits for it, and makes a second deletion of
       // the same group wait and then find it gone.
-      const locking = m.connection.options.type !== 'better-sqlite3';
-      const current = isRecordId(id) ? await m.findOne(Group, { where: { id }, ...(locking ? { lock: { mode: 'pessimistic_write' as const } } : {}) }) : null;
+      const locking = !isSqlite(m.connection);
+      const current = isRecordId(id) ? await m.findOne(Group, { where: { id }, ...forUpdate(m.connection) }) : null;
       if (!current) throw notFound('group', 'id', [id]);
       const now = new Date();
       // Touching the images locks them, so the group sets read next are the ones the deletion changes.

@@ -20,6 +20,7 @@ import { isRecordId } from '../db/record-id';
 import { Image } from './image.entity';
 import { CreateImageInput, UpdateImageInput } from './image.inputs';
 import { applyImagePatch, changedFields, typesRunnableOn } from './image.rules';
+import { forUpdate } from '../db/dialect';
 
 const IMAGE_ALIAS = 'image';
 const AUDITED = ['name', 'displayName', 'description', 'type', 'url', 'urlForGpu', 'pullSecretId', 'global'] as const;
@@ -171,8 +172,7 @@ export class ImageService {
    * rerunning, which under 20 parallel calls ran some out of retries.
    */
   private async lockedCurrent(m: EntityManager, id: string, field: string, expectedVersion?: number | null): Promise<Image> {
-    const lock = m.connection.options.type === 'better-sqlite3' ? {} : { lock: { mode: 'pessimistic_write' as const } };
-    const current = isRecordId(id) ? await m.findOne(Image, { where: { id }, ...lock }) : null;
+    const current = isRecordId(id) ? await m.findOne(Image, { where: { id }, ...forUpdate(m.connection) }) : null;
     if (!current) throw notFound('image', field, [id]);
     if (expectedVersion != null && expectedVersion !== current.version) throw staleVersion(expectedVersion, current.version);
     return current;

@@ -3,6 +3,7 @@ import { inTransaction } from '../db/transaction';
 import type { Logger } from '../observability/logger';
 import { ImagePullSecret } from './image-pull-secret.entity';
 import { isSealed, PasswordCipher, SealedPasswordError } from './password-cipher';
+import { isSqlite } from '../db/dialect';
 
 export interface ResealReport {
   resealed: number;
@@ -24,7 +25,7 @@ export async function resealPasswords(dataSource: DataSource, cipher: PasswordCi
   return inTransaction(dataSource, async (m) => {
     let query = m.createQueryBuilder(ImagePullSecret, 'secret').select(['secret.id', 'secret.name']).addSelect('secret.password').orderBy('secret.name', 'ASC');
     // SQLite has no row locks; its write transaction already excludes other writers.
-    if (dataSource.options.type !== 'better-sqlite3') query = query.setLock('pessimistic_write');
+    if (!isSqlite(dataSource)) query = query.setLock('pessimistic_write');
     const rows = await query.getMany();
     let resealed = 0;
     const unreadable: string[] = [];

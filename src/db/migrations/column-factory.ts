@@ -1,11 +1,12 @@
 import { QueryRunner, Table, TableColumnOptions } from 'typeorm';
+import { isSqlite } from '../dialect';
 
 /**
  * Column shapes the migrations share. Text columns compare case-insensitively on both dialects
  * (NOCASE on SQLite, utf8mb4_unicode_ci on MySQL/MariaDB); ids are ASCII and compared exactly.
  */
 export function columnFactory(queryRunner: QueryRunner) {
-  const sqlite = queryRunner.connection.options.type === 'better-sqlite3';
+  const sqlite = isSqlite(queryRunner.connection);
   const textOptions: Partial<TableColumnOptions> = sqlite
     ? { collation: 'NOCASE' }
     : { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' };
@@ -46,7 +47,7 @@ export function columnFactory(queryRunner: QueryRunner) {
 export async function tableToAlter(queryRunner: QueryRunner, name: string): Promise<Table> {
   const table = await queryRunner.getTable(name);
   if (!table) throw new Error(`table ${name} does not exist`);
-  if (queryRunner.connection.options.type === 'better-sqlite3') {
+  if (isSqlite(queryRunner.connection)) {
     for (const column of table.columns) {
       const isText = ['varchar', 'text'].includes(column.type);
       const isId = column.name === 'id' || column.name.endsWith('Id');
