@@ -1,8 +1,9 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mintToken, TokenClaims } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
+import { spawnUntil } from '../../test/helpers/spawn-until';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -20,38 +21,18 @@ export interface Service {
 export async function startService(env: Record<string, string>): Promise<Service> {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const settings = { AUTH_JWT_SECRET: randomBytes(32).toString('base64'), SECRETS_KEY: randomBytes(32).toString('base64'), PORT: '0', HOST: '127.0.0.1', ...env };
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+  // Above LOG_LEVEL=info the ready line is not logged: with a fixed PORT, /readyz tells instead.
+  const fixed = settings.PORT !== '0' ? `http://${settings.HOST}:${settings.PORT}` : undefined;
+  const started = await spawnUntil([join(ROOT, 'dist', 'main.js')], {
     env: { ...process.env, ...settings },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    label: 'the service',
+    timeoutMs: 60_000,
+    ready: (output) => /GraphQL at (http:\/\/\S+) \(ready\)/.exec(output)?.[1],
+    poll: fixed ? async () => ((await fetch(`${fixed}/readyz`)).status === 200 ? `${fixed}/graphql` : undefined) : undefined,
+    // Kept short: the service logs a line per request, and only the last lines explain a failure.
+    keepChars: 20_000,
   });
-  // Kept short: the service logs a line per request, and only the last lines explain a failure.
-  let tail = '';
-  const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the service did not start:\n${tail}`)), 60_000);
-    const ready = (found: string) => {
-      clearInterval(poll);
-      clearTimeout(timer);
-      resolve(found);
-    };
-    // Above LOG_LEVEL=info the ready line is not logged: with a fixed PORT, /readyz tells instead.
-    const fixed = settings.PORT !== '0' ? `http://${settings.HOST}:${settings.PORT}` : undefined;
-    const poll = setInterval(() => {
-      const match = /GraphQL at (http:\/\/\S+) \(ready\)/.exec(tail);
-      if (match) ready(match[1]);
-      else if (fixed) void fetch(`${fixed}/readyz`).then((response) => response.status === 200 && ready(`${fixed}/graphql`), () => undefined);
-    }, 50);
-    void exited.then((code) => {
-      clearInterval(poll);
-      clearTimeout(timer);
-      reject(new Error(`the service exited with ${code}:\n${tail}`));
-    });
-  });
+  const { child, exited, found: url } = started;
   const auth = loadConfig(settings).auth;
   const secret = new TextEncoder().encode(settings.AUTH_JWT_SECRET);
   const mint = (claims: TokenClaims) => mintToken(secret, auth, { expiresIn: '2h', ...claims });
@@ -73,7 +54,7 @@ export async function startService(env: Record<string, string>): Promise<Service
     stop: async () => {
       child.kill('SIGTERM');
       const code = await exited;
-      if (code !== 0) throw new Error(`the service exited with ${code} on SIGTERM:\n${tail.slice(-2_000)}`);
+      if (code !== 0) throw new Error(`the service exited with ${code} on SIGTERM:\n${started.output().slice(-2_000)}`);
     },
   };
 }

@@ -1,5 +1,6 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { spawnUntil } from './spawn-until';
 
 /** src/main.ts in a process of its own, as `npm start` runs it. */
 export interface ServiceProcess {
@@ -19,29 +20,14 @@ export interface ServiceProcess {
  */
 export async function startServiceProcess(env: Record<string, string>, waitFor: RegExp[] = []): Promise<ServiceProcess> {
   const { AUTH_JWT_SECRET: _s, AUTH_JWKS_URL: _j, SECRETS_KEY: _k, NODE_ENV: _n, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'src', 'main.ts')], {
+  const started = await spawnUntil(['-r', 'ts-node/register/transpile-only', join(__dirname, '..', '..', 'src', 'main.ts')], {
     env: { ...inherited, PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    label: 'service',
+    timeoutMs: 25_000,
+    ready: (output) => {
+      const url = /GraphQL at (http:\/\/\S+)/.exec(output)?.[1];
+      return url && waitFor.every((pattern) => pattern.test(output)) ? url : undefined;
+    },
   });
-  let output = '';
-  // 'close', not 'exit': by then the output pipes are drained, so output() holds the last lines.
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${output}`)), 25_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /GraphQL at (http:\/\/\S+)/.exec(output);
-      if (match && waitFor.every((pattern) => pattern.test(output))) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`service exited with ${code}:\n${output}`));
-    });
-  });
-  return { child, url, output: () => output, exited };
+  return { child: started.child, url: started.found, output: started.output, exited: started.exited };
 }
