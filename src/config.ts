@@ -1,3 +1,4 @@
+import { EXECUTION_ENGINES, ExecutionEngine } from './graphql/jit-executor';
 import { DEFAULT_QUERY_LIMITS, LIMIT_SETTINGS, LimitName, QueryLimits } from './graphql/query-limits';
 import { LOG_LEVELS, LogLevel } from './observability/logger';
 
@@ -43,6 +44,8 @@ export interface GraphQLConfig {
   maxBodyBytes: number;
   /** Drop "Did you mean ...?" hints for callers who are not admins: always in production. */
   hideFieldSuggestions: boolean;
+  /** GRAPHQL_EXECUTION: compiled by graphql-jit (default), or graphql-js's interpreter as a fallback. */
+  execution: ExecutionEngine;
 }
 
 export interface AuthConfig {
@@ -119,7 +122,16 @@ function parseGraphQL(env: Env, production: boolean): GraphQLConfig {
     maxBatch: parseIntSetting(env, 'GRAPHQL_MAX_BATCH', 10, 1, 1000),
     maxBodyBytes: parseIntSetting(env, 'GRAPHQL_MAX_BODY_BYTES', 1_048_576, 1_024, 1_073_741_824),
     hideFieldSuggestions: production,
+    execution: parseExecutionEngine(env),
   };
+}
+
+function parseExecutionEngine(env: Env): ExecutionEngine {
+  const raw = nonBlank(env.GRAPHQL_EXECUTION)?.toLowerCase() ?? 'jit';
+  if (!(EXECUTION_ENGINES as readonly string[]).includes(raw)) {
+    throw new ConfigError(`GRAPHQL_EXECUTION must be one of ${EXECUTION_ENGINES.join(', ')}, got "${raw}"`);
+  }
+  return raw as ExecutionEngine;
 }
 
 function parseLogLevel(env: Env): LogLevel {

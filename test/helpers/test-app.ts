@@ -53,6 +53,11 @@ export interface TestApp extends Client {
   /** A client with a freshly minted token for these claims. */
   caller(claims: TokenClaims): Promise<Client>;
   mint(claims: TokenClaims): Promise<string>;
+  /**
+   * Another server over this app's database, with these settings over the app's own (an execution
+   * engine, say); the same signing secret, so `mint` tokens work on both. Stopped by `close`.
+   */
+  sibling(env: Record<string, string>): Promise<{ url: string; as(token: string | null): Client }>;
   /** SQL statements the request issued. */
   countStatements(run: () => Promise<unknown>): Promise<{ count: number; statements: string[] }>;
   rowCount(table: string, where?: string, params?: unknown[]): Promise<number>;
@@ -86,15 +91,21 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const dataSource = createDataSource(database.config, { poolSize: 5, logSql: options.logSql, log: logger });
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });
-  const config = loadConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, ...options.env });
+  // CI runs the whole suite once more with GRAPHQL_EXECUTION=graphql-js, the fallback engine.
+  const engine = process.env.GRAPHQL_EXECUTION ? { GRAPHQL_EXECUTION: process.env.GRAPHQL_EXECUTION } : {};
+  const settings = { AUTH_JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, ...engine, ...options.env };
+  const config = loadConfig(settings);
   const keys = resolveKeys(config);
   const mint = (claims: TokenClaims) => mintToken(new TextEncoder().encode(TEST_JWT_SECRET), config.auth, claims);
-  const server: RunningServer = await createServer({ port: 0, host: options.host ?? '127.0.0.1', graphiql: config.graphiql, graphql: config.graphql }, dataSource, {
-    verify: createTokenVerifier(config.auth, keys.signingSecret, logger),
-    cipher: new PasswordCipher(keys.secretsKey, keys.previousSecretsKey),
-    logger,
-    devToken: options.graphiqlDevToken ? () => mint({ sub: 'graphiql-admin', admin: true }) : undefined,
-  });
+  const serve = (serverConfig: typeof config) =>
+    createServer({ port: 0, host: options.host ?? '127.0.0.1', graphiql: serverConfig.graphiql, graphql: serverConfig.graphql }, dataSource, {
+      verify: createTokenVerifier(serverConfig.auth, keys.signingSecret, logger),
+      cipher: new PasswordCipher(keys.secretsKey, keys.previousSecretsKey),
+      logger,
+      devToken: options.graphiqlDevToken ? () => mint({ sub: 'graphiql-admin', admin: true }) : undefined,
+    });
+  const server: RunningServer = await serve(config);
+  const siblings: RunningServer[] = [];
   const as = (token: string | null) => clientFor(server.url, token);
   const admin = as(await mint({ sub: 'test-admin', admin: true }));
 
@@ -110,6 +121,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     as,
     mint,
     caller: async (claims) => as(await mint(claims)),
+    sibling: async (env) => {
+      const sibling = await serve(loadConfig({ ...settings, ...env }));
+      siblings.push(sibling);
+      return { url: sibling.url, as: (token) => clientFor(sibling.url, token) };
+    },
     countStatements: async (run) => {
       const logger = sqlLogger(dataSource);
       logger.recorded = [];
@@ -126,6 +142,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       return Number(rows[0].n);
     },
     close: async () => {
+      await Promise.all(siblings.map((sibling) => sibling.stop()));
       await server.stop();
       await dataSource.destroy();
       await database.drop();
