@@ -1,11 +1,16 @@
 /**
- * `npm run bench [-- --quick] [--db sqlite|mysql] [--database-url mysql://...] [--global-percent 3]`
+ * `npm run bench [-- --quick] [--db sqlite|mysql] [--database-url mysql://...] [--global-percent 3] [--only list,launcher] [--cpu-prof DIR]`
  *
  * Loads a 10,000-image catalog into a fresh database, runs the service on it (production settings,
  * access control on, an admin token), and drives each scenario with autocannon from this process:
  * a warm-up, then a measured run. The list and launcher requests also go to the raw floor
  * (bench/raw-floor.ts) on MySQL/MariaDB. Prints a table; a full run (not --quick) also writes
  * bench/RESULTS.md. Exit code 1 when any scenario had an error; missed targets are only reported.
+ *
+ * For finding where time goes: `--only` runs the named scenarios alone (never written to
+ * RESULTS.md); `--cpu-prof DIR` has the service write a V8 CPU profile there when it stops (open it
+ * in Chrome DevTools, or `npm run bench:profile -- FILE`). GRAPHQL_EXECUTION in the environment
+ * reaches the service, and BENCH_NODE_ARGS (say `--max-semi-space-size=64`) joins its node flags.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +35,8 @@ const DEFAULTS = {
   'database-url': 'mysql://root@127.0.0.1:3306/image_catalog_bench',
   'global-percent': DEFAULT_SHAPE.globalPercent,
   connections: 50,
+  only: '',
+  'cpu-prof': '',
 };
 const POOL_SIZE = 10;
 const DEEP_PAGE = 190;
@@ -42,6 +49,10 @@ async function main(): Promise<void> {
   if (!kind) throw new Error('--db must be sqlite or mysql');
   const timing: Timing = { connections: Number(args.connections), warmupSeconds: args.quick ? 2 : 5, seconds: args.quick ? 4 : 20 };
   const shape = { ...DEFAULT_SHAPE, globalPercent: Number(args['global-percent']) };
+  const only = String(args.only).split(',').filter(Boolean);
+  const unknown = only.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
+  if (unknown.length > 0) throw new Error(`--only: unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const scenarios = only.length > 0 ? SCENARIOS.filter((scenario) => only.includes(scenario.name)) : SCENARIOS;
 
   const database = await benchDatabase(kind, String(args['database-url']));
   const rows: Row[] = [];
@@ -61,11 +72,11 @@ async function main(): Promise<void> {
       SECRETS_KEY: secretsKey.toString('base64'),
       // A fixed port: with LOG_LEVEL=warn the service logs no ready line, so /readyz is polled.
       PORT: String(await freePort()),
-    });
+    }, [...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)]);
     const floor = kind === 'mysql' ? await startRawFloor({ DATABASE_URL: database.url, DB_POOL_SIZE: String(POOL_SIZE) }) : undefined;
     try {
       const setup: ScenarioSetup = { dataset, token: await service.mint({ sub: 'bench', admin: true }), deepCursor: await cursorBeforePage(service, DEEP_PAGE) };
-      for (const scenario of SCENARIOS) {
+      for (const scenario of scenarios) {
         const targets: [Row['against'], Target][] = [['service', service]];
         if (scenario.floor && floor) targets.push(['raw floor', floor]);
         for (const [against, target] of targets) {
@@ -98,7 +109,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`\n${table(run.rows)}\n\ntargets:\n${verdictTable(verdicts(run))}\n\nwhole run: ${run.totalSeconds.toFixed(0)} s`);
-  if (!args.quick) {
+  if (!args.quick && only.length === 0) {
     writeFileSync(join(__dirname, 'RESULTS.md'), resultsMarkdown(run));
     console.log('wrote bench/RESULTS.md');
   }

@@ -18,12 +18,12 @@ export interface Service {
 }
 
 /** Builds first and runs dist/main.js, as `npm start` does: ts-node would add its compiler to the memory measured. */
-export async function startService(env: Record<string, string>): Promise<Service> {
+export async function startService(env: Record<string, string>, nodeArgs: string[] = []): Promise<Service> {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const settings = { AUTH_JWT_SECRET: randomBytes(32).toString('base64'), SECRETS_KEY: randomBytes(32).toString('base64'), PORT: '0', HOST: '127.0.0.1', ...env };
   // Above LOG_LEVEL=info the ready line is not logged: with a fixed PORT, /readyz tells instead.
   const fixed = settings.PORT !== '0' ? `http://${settings.HOST}:${settings.PORT}` : undefined;
-  const started = await spawnUntil([join(ROOT, 'dist', 'main.js')], {
+  const started = await spawnUntil([...nodeArgs, join(ROOT, 'dist', 'main.js')], {
     env: { ...process.env, ...settings },
     label: 'the service',
     timeoutMs: 60_000,

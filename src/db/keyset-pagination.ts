@@ -1,6 +1,7 @@
 import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { badUserInput } from '../errors';
 import { Connection } from './connection';
+import { entities } from './entity-rows';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -60,7 +61,7 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
   const scanDirection = backward ? flip(ordering.direction) : ordering.direction;
   page.orderBy(column, scanDirection);
   if (!unique) page.addOrderBy(`${alias}.id`, scanDirection);
-  const rows = await page.limit(limit + 1).getMany();
+  const rows = await entities(page.limit(limit + 1));
 
   const more = rows.length > limit;
   const nodes = rows.slice(0, limit);

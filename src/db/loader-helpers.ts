@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import { ObjectLiteral, Repository, SelectQueryBuilder } from 'typeorm';
 import type { SqlCondition } from '../auth/access-policy';
+import { entities } from './entity-rows';
 import { isRecordId } from './record-id';
 
 /** DataLoader batch results must follow the order of the keys, with null for a missing key. */
@@ -39,7 +40,7 @@ export function lookupLoaders<T extends ObjectLiteral & { id: string; name: stri
   const findBy = async (column: 'id' | 'name', keys: readonly string[]) => {
     if (keys.length === 0) return [];
     const qb = repository.createQueryBuilder('record').where(`record.${column} IN (:...keys)`, { keys: [...keys] });
-    return scoped(qb, scope('record')).getMany();
+    return entities(scoped(qb, scope('record')));
   };
   return {
     byId: new DataLoader(async (ids) => oneByKey(ids, await findBy('id', ids.filter(isRecordId)), (row) => row.id)),

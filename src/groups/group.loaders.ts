@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import type { AccessPolicy } from '../auth/access-policy';
+import { entityRows } from '../db/entity-rows';
 import { lookupLoaders, manyByKey, scoped } from '../db/loader-helpers';
 import { ImageGroupLink } from '../images/image-group-link.entity';
 import { Group } from './group.entity';
@@ -9,12 +10,13 @@ export function createGroupLoaders(dataSource: DataSource, access: AccessPolicy)
   const { byId: groupById, byName: groupByName } = lookupLoaders(dataSource.getRepository(Group), (alias) => access.visibleGroups(alias));
   const groupsByImageId = new DataLoader<string, Group[]>(async (imageIds) => {
     const qb = dataSource
-      .getRepository(ImageGroupLink)
-      .createQueryBuilder('link')
-      .innerJoinAndSelect('link.group', 'grp')
+      .getRepository(Group)
+      .createQueryBuilder('grp')
+      .innerJoin(ImageGroupLink, 'link', 'link.groupId = grp.id')
+      .addSelect('link.imageId', 'link_imageId')
       .where('link.imageId IN (:...imageIds)', { imageIds: [...imageIds] });
-    const links = await scoped(qb, access.visibleGroupId('link.groupId')).orderBy('grp.name', 'ASC').getMany();
-    return manyByKey(imageIds, links, (l) => l.imageId).map((list) => list.map((l) => l.group as Group));
+    const rows = await entityRows(scoped(qb, access.visibleGroupId('link.groupId')).orderBy('grp.name', 'ASC'));
+    return manyByKey(imageIds, rows, (row) => row.raw.link_imageId as string).map((list) => list.map((row) => row.entity));
   });
   return { groupById, groupByName, groupsByImageId };
 }

@@ -6,6 +6,7 @@ import { orderingOf, whereSearch } from '../common/list-query';
 import { findByIdOrName } from '../common/lookup';
 import { Connection } from '../db/connection';
 import { ConcurrentChangeError } from '../db/database-errors';
+import { entities } from '../db/entity-rows';
 import { paginate, PageArgs } from '../db/keyset-pagination';
 import { scoped } from '../db/loader-helpers';
 import { inTransaction } from '../db/transaction';
@@ -70,14 +71,15 @@ export class ImageService {
       throw notFound('group', 'groupId', [groupId]);
     }
     // Every image a member's own group may use is visible to that member: no further scope needed.
-    const images = await this.dataSource
-      .getRepository(Image)
-      .createQueryBuilder(IMAGE_ALIAS)
-      .where(`(${IMAGE_ALIAS}.global = :global OR ${LINKED_TO_GROUP})`, { global: true, groupId })
-      .andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: typesRunnableOn(gpu) })
-      .orderBy(`${IMAGE_ALIAS}.displayName`, 'ASC')
-      .addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC')
-      .getMany();
+    const images = await entities(
+      this.dataSource
+        .getRepository(Image)
+        .createQueryBuilder(IMAGE_ALIAS)
+        .where(`(${IMAGE_ALIAS}.global = :global OR ${LINKED_TO_GROUP})`, { global: true, groupId })
+        .andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: typesRunnableOn(gpu) })
+        .orderBy(`${IMAGE_ALIAS}.displayName`, 'ASC')
+        .addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC'),
+    );
     this.prime(images);
     return images;
   }
