@@ -16,7 +16,10 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# NODE_OPTIONS: the heap settings of package.json's config.nodeOptions (what `npm start` uses);
+# a test keeps the two alike. Raise --max-old-space-size along with the container's memory limit.
 ENV NODE_ENV=production \
+    NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=32" \
     PORT=4000 \
     DATA_DIR=/data \
     DATABASE_URL=sqlite:/data/image-catalog.sqlite

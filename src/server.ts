@@ -101,6 +101,8 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
   );
   const app = express();
   app.disable('x-powered-by');
+  // express would hash every response body for an ETag; GraphQL POST answers are never revalidated.
+  app.set('etag', false);
   const httpServer = http.createServer(app);
   let stopping = false;
   const graphql = config.graphql ?? DEFAULT_GRAPHQL_CONFIG;

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mintToken, TokenClaims } from '../../src/auth/tokens';
@@ -17,14 +18,20 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** Builds first and runs dist/main.js, as `npm start` does: ts-node would add its compiler to the memory measured. */
+/** The node flags `npm start` gives the service (package.json config.nodeOptions): its heap settings. */
+export const START_NODE_OPTIONS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { nodeOptions: string } }).config.nodeOptions;
+
+/**
+ * Builds first and runs dist/main.js with npm start's node flags, as `npm start` does (ts-node
+ * would add its compiler to the memory measured). NODE_OPTIONS in `env` comes after them and wins.
+ */
 export async function startService(env: Record<string, string>, nodeArgs: string[] = []): Promise<Service> {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const settings = { AUTH_JWT_SECRET: randomBytes(32).toString('base64'), SECRETS_KEY: randomBytes(32).toString('base64'), PORT: '0', HOST: '127.0.0.1', ...env };
   // Above LOG_LEVEL=info the ready line is not logged: with a fixed PORT, /readyz tells instead.
   const fixed = settings.PORT !== '0' ? `http://${settings.HOST}:${settings.PORT}` : undefined;
   const started = await spawnUntil([...nodeArgs, join(ROOT, 'dist', 'main.js')], {
-    env: { ...process.env, ...settings },
+    env: { ...process.env, ...settings, NODE_OPTIONS: [START_NODE_OPTIONS, process.env.NODE_OPTIONS, env.NODE_OPTIONS].filter(Boolean).join(' ') },
     label: 'the service',
     timeoutMs: 60_000,
     ready: (output) => /GraphQL at (http:\/\/\S+) \(ready\)/.exec(output)?.[1],
