@@ -109,7 +109,7 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
   const formatError = createFormatError((message) => logger.error(message));
   const schema = buildSchema();
   const apollo = new ApolloServer<Context>({
-    ...(graphql.execution === 'jit' ? { gateway: jitGateway(schema) } : { schema }),
+    ...(graphql.execution === 'jit' ? { gateway: jitGateway(schema, () => metrics.compiledOperations.inc()) } : { schema }),
     formatError: (formatted, error) => formatQueryLimitError(formatted, graphql.limits) ?? formatError(formatted, error),
     includeStacktraceInErrorResponses: false,
     introspection: graphql.introspection,

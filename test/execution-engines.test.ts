@@ -9,6 +9,7 @@ import { Client, GraphQLResponse, startTestApp, TestApp } from './helpers/test-a
  */
 let app: TestApp;
 let engines: Record<'jit' | 'graphql-js', (token: string | null) => Client>;
+let jitUrl: string;
 let adminToken: string;
 let memberToken: string;
 let image: { id: string; name: string };
@@ -20,6 +21,7 @@ beforeAll(async () => {
   const jit = await app.sibling({ GRAPHQL_EXECUTION: 'jit' });
   const interpreted = await app.sibling({ GRAPHQL_EXECUTION: 'graphql-js' });
   engines = { jit: jit.as, 'graphql-js': interpreted.as };
+  jitUrl = jit.url;
   group = await createGroup(app);
   foreignGroup = await createGroup(app);
   const secret = await createPullSecret(app);
@@ -31,12 +33,21 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-/** Both engines' answers, with what legitimately differs between two requests (timings) left out. */
+/**
+ * The answers of both engines. The jit server runs a document's first request on graphql-js and
+ * compiles it for the second, so it is asked twice (a comment makes the text new to it each time
+ * `both` is called) and both of its answers must equal graphql-js's.
+ */
+let calls = 0;
 async function both(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse> {
-  const [jit, interpreted] = await Promise.all([engines.jit(token).request(query, variables), engines['graphql-js'](token).request(query, variables)]);
+  const text = `${query}\n# ${++calls}`;
+  const interpreted = await engines['graphql-js'](token).request(text, variables);
+  const firstRun = await engines.jit(token).request(text, variables);
+  const compiled = await engines.jit(token).request(text, variables);
   const comparable = ({ status, data, errors }: GraphQLResponse) => ({ status, data, errors });
-  expect(comparable(jit)).toEqual(comparable(interpreted));
-  return jit;
+  expect(comparable(firstRun)).toEqual(comparable(interpreted));
+  expect(comparable(compiled)).toEqual(comparable(interpreted));
+  return compiled;
 }
 
 const IMAGE_FIELDS = `id name displayName description type url urlForGpu cpu: urlFor(gpu: false) gpu: urlFor(gpu: true)
@@ -122,15 +133,34 @@ describe('the same answers from graphql-jit and graphql-js', () => {
     expect((await app.ok<{ images: { totalCount: number } }>('{ images { totalCount } }')).images.totalCount).toBeGreaterThanOrEqual(3);
   });
 
-  it('the same mutation result from each engine, run once on each', async () => {
+  it('the same mutation results from each engine (the jit server runs it twice: interpreted, then compiled)', async () => {
     const mutation = 'mutation C($input: CreateImageInput!) { createImage(input: $input) { name displayName type global version groups { name } pullSecret { name } } }';
     const run = async (engine: keyof typeof engines, name: string) => {
       const response = await engines[engine](adminToken).request(mutation, { input: { name, url: 'busybox', type: 'GPU', groupIds: [group.id] } });
       const created = (response.data as { createImage: unknown }).createImage;
       return JSON.parse(JSON.stringify(created).replaceAll(name, 'NAME')) as unknown;
     };
-    expect(await run('jit', uniqueName('jit'))).toEqual(await run('graphql-js', uniqueName('gjs')));
+    const expected = await run('graphql-js', uniqueName('gjs'));
+    expect(await run('jit', uniqueName('jit'))).toEqual(expected);
+    expect(await run('jit', uniqueName('jit'))).toEqual(expected);
   });
+});
+
+it('compiles an operation on its second run, once, and counts it on /metrics', async () => {
+  const compiled = async () => {
+    const text = await (await fetch(jitUrl.replace('/graphql', '/metrics'))).text();
+    return Number(/^image_catalog_graphql_compiled_operations_total (\d+)$/m.exec(text)?.[1]);
+  };
+  const client = engines.jit(adminToken);
+  const query = `query Once { image(name: "${image.name}") { name } } # ${uniqueName('text')}`;
+  const before = await compiled();
+  await client.ok(query);
+  expect(await compiled()).toBe(before);
+  await client.ok(query);
+  expect(await compiled()).toBe(before + 1);
+  await client.ok(query);
+  await client.ok(query.replace('Once', 'Twice'));
+  expect(await compiled()).toBe(before + 1);
 });
 
 it('GRAPHQL_EXECUTION accepts jit and graphql-js only, and names itself when it refuses', async () => {

@@ -35,6 +35,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Operations graphql-jit compiled: a new one each time clients send a query text not seen twice before. */
+  readonly compiledOperations = new Counter({
+    name: 'image_catalog_graphql_compiled_operations_total',
+    help: 'Operations compiled by graphql-jit (on their second run)',
+    registers: [this.registry],
+  });
+
   /** `statements`: how many SQL statements the service has sent so far (its TypeORM logger counts them). */
   constructor(poolStats: () => PoolStats, statements: () => number = () => 0) {
     new Counter({
