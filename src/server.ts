@@ -35,6 +35,8 @@ import { buildSchema } from './schema';
 const rejectUnreadableBody = (maxBodyBytes: number): ErrorRequestHandler => (error: { type?: unknown; status?: unknown }, _req, res, next) => {
   const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : undefined;
   if (status === undefined) return next(error);
+  // The caller went away mid-body: no one would read an answer, and the request counts as aborted.
+  if (error.type === 'request.aborted') return void res.destroy();
   const [code, message] =
     error.type === 'entity.too.large'
       ? ['PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes (set by GRAPHQL_MAX_BODY_BYTES)`]
