@@ -19,6 +19,7 @@ import { createFormatError } from './errors';
 import { graphiqlRoutes } from './graphiql/graphiql.routes';
 import { hideFieldSuggestionsPlugin } from './graphql/field-suggestions';
 import { jitGateway } from './graphql/jit-executor';
+import { noStorePlugin } from './graphql/no-store';
 import { queryCostPlugin } from './graphql/query-cost';
 import { DEFAULT_QUERY_LIMITS, formatQueryLimitError, queryLimitRules } from './graphql/query-limits';
 import { healthRoutes } from './observability/health.routes';
@@ -130,6 +131,7 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
       // On by default, it wraps every resolver of the schema to read @cacheControl hints, which this
       // service never sets: a fifth of execution's time in the list benchmark's profile.
       ApolloServerPluginCacheControlDisabled(),
+      noStorePlugin<Context>(),
       observationPlugin<Context>(),
       queryCostPlugin<Context>(graphql.limits.maxCost),
       ...(graphql.hideFieldSuggestions ? [hideFieldSuggestionsPlugin()] : []),

@@ -1,4 +1,5 @@
 import { getIntrospectionQuery } from 'graphql';
+import { MAX_COMPILED_DOCUMENTS } from '../src/graphql/jit-executor';
 import { createGroup, createImage, createPullSecret, uniqueName } from './helpers/factories';
 import { Client, GraphQLResponse, startTestApp, TestApp } from './helpers/test-app';
 
@@ -10,6 +11,7 @@ import { Client, GraphQLResponse, startTestApp, TestApp } from './helpers/test-a
 let app: TestApp;
 let engines: Record<'jit' | 'graphql-js', (token: string | null) => Client>;
 let jitUrl: string;
+let interpretedUrl: string;
 let adminToken: string;
 let memberToken: string;
 let image: { id: string; name: string };
@@ -22,6 +24,7 @@ beforeAll(async () => {
   const interpreted = await app.sibling({ GRAPHQL_EXECUTION: 'graphql-js' });
   engines = { jit: jit.as, 'graphql-js': interpreted.as };
   jitUrl = jit.url;
+  interpretedUrl = interpreted.url;
   group = await createGroup(app);
   foreignGroup = await createGroup(app);
   const secret = await createPullSecret(app);
@@ -133,7 +136,7 @@ describe('the same answers from graphql-jit and graphql-js', () => {
     expect((await app.ok<{ images: { totalCount: number } }>('{ images { totalCount } }')).images.totalCount).toBeGreaterThanOrEqual(3);
   });
 
-  it('the same mutation results from each engine (the jit server runs it twice: interpreted, then compiled)', async () => {
+  it('the same mutation results from each engine, however often the jit server runs it', async () => {
     const mutation = 'mutation C($input: CreateImageInput!) { createImage(input: $input) { name displayName type global version groups { name } pullSecret { name } } }';
     const run = async (engine: keyof typeof engines, name: string) => {
       const response = await engines[engine](adminToken).request(mutation, { input: { name, url: 'busybox', type: 'GPU', groupIds: [group.id] } });
@@ -146,11 +149,13 @@ describe('the same answers from graphql-jit and graphql-js', () => {
   });
 });
 
+const compiledCount = async () => {
+  const text = await (await fetch(jitUrl.replace('/graphql', '/metrics'))).text();
+  return Number(/^image_catalog_graphql_compiled_operations_total (\d+)$/m.exec(text)?.[1]);
+};
+
 it('compiles an operation on its second run, once, and counts it on /metrics', async () => {
-  const compiled = async () => {
-    const text = await (await fetch(jitUrl.replace('/graphql', '/metrics'))).text();
-    return Number(/^image_catalog_graphql_compiled_operations_total (\d+)$/m.exec(text)?.[1]);
-  };
+  const compiled = compiledCount;
   const client = engines.jit(adminToken);
   const query = `query Once { image(name: "${image.name}") { name } } # ${uniqueName('text')}`;
   const before = await compiled();
@@ -161,6 +166,65 @@ it('compiles an operation on its second run, once, and counts it on /metrics', a
   await client.ok(query);
   await client.ok(query.replace('Once', 'Twice'));
   expect(await compiled()).toBe(before + 1);
+});
+
+describe('what runs on graphql-js even on the jit server', () => {
+  const post = (url: string, body: object) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify(body) });
+
+  it('stops a mutation at the first root field that fails, as the spec says, however often it is sent', async () => {
+    for (let run = 0; run < 3; run++) {
+      const name = uniqueName('after-failure');
+      const response = await engines.jit(adminToken).request(
+        'mutation Stop($name: String!) { a: deleteImage(id: "00000000-0000-4000-8000-000000000000") b: createGroup(input: { name: $name }) { name } }',
+        { name },
+      );
+      expect(response.errors?.[0]).toMatchObject({ path: ['a'], extensions: { code: 'NOT_FOUND' } });
+      // graphql-jit ran `b` after it had answered: give a stray write the time to land.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(await app.rowCount('user_groups', 'name = ?', [name])).toBe(0);
+    }
+  });
+
+  it('answers documents whose operation cannot be picked as graphql-js does', async () => {
+    const document = `query A { images(first: 1) { totalCount } } query B { groups(first: 1) { totalCount } } # ${uniqueName('ops')}`;
+    for (const body of [{ query: document }, { query: document, operationName: 'C' }]) {
+      const answers = [];
+      for (const url of [jitUrl, jitUrl, interpretedUrl]) {
+        const response = await post(url, body);
+        answers.push({ status: response.status, body: await response.json() });
+      }
+      expect(answers[0]).toEqual(answers[2]);
+      expect(answers[1]).toEqual(answers[2]);
+      expect(answers[0]).toMatchObject({ status: 400, body: { errors: [{ extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }] } });
+    }
+    const picked = await (await post(jitUrl, { query: document, operationName: 'B' })).json();
+    expect(picked).toEqual({ data: { groups: { totalCount: expect.any(Number) } } });
+  });
+
+  it('sends Cache-Control: no-store with every answer, from both engines', async () => {
+    for (const url of [jitUrl, interpretedUrl]) {
+      expect((await post(url, { query: '{ images(first: 1) { totalCount } }' })).headers.get('cache-control')).toBe('no-store');
+      expect((await post(url, { query: '{ nope }' })).headers.get('cache-control')).toBe('no-store');
+    }
+  });
+
+  it(`keeps at most ${MAX_COMPILED_DOCUMENTS} compiled documents, dropping the least recently used`, async () => {
+    const client = engines.jit(adminToken);
+    const texts = Array.from({ length: MAX_COMPILED_DOCUMENTS + 1 }, (_, i) => `{ images(first: 1) { totalCount } } # ${i} ${uniqueName('lru')}`);
+    const before = await compiledCount();
+    for (const text of texts) {
+      await client.ok(text);
+      await client.ok(text);
+    }
+    expect(await compiledCount()).toBe(before + texts.length);
+    // The first text was the least recently used: it was dropped, and compiles again.
+    await client.ok(texts[0]);
+    expect(await compiledCount()).toBe(before + texts.length + 1);
+    // The last one is still there.
+    await client.ok(texts[texts.length - 1]);
+    expect(await compiledCount()).toBe(before + texts.length + 1);
+  });
 });
 
 it('GRAPHQL_EXECUTION accepts jit and graphql-js only, and names itself when it refuses', async () => {

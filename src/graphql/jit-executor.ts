@@ -10,48 +10,76 @@ export type ExecutionEngine = (typeof EXECUTION_ENGINES)[number];
 type GatewayInterface = ApolloServerOptionsWithGateway<object>['gateway'];
 type GatewayExecutor = NonNullable<Awaited<ReturnType<GatewayInterface['load']>>['executor']>;
 
-/** A document run once so far: the next run compiles it. */
-const SEEN_ONCE = Symbol('seen once');
-type Plan = CompiledQuery | ExecutionResult | typeof SEEN_ONCE;
-
 /**
- * An executor that runs each operation as a function graphql-jit compiled from it. Apollo parses
- * and validates as always (limits, cost and introspection rules included) and hands us the
- * validated document; Apollo's document cache keeps that same DocumentNode for the same query
- * text, so plans are kept per document object and go when Apollo evicts it.
- *
- * An operation compiles on its second run; its first runs on graphql-js. Compiling costs 1 to 3 ms
- * for a page query and 30 ms for introspection, which only pays when the same text comes back, as
- * it does from admin UIs, launchers and gateways; a caller sending ever new documents would
- * otherwise make us compile each one. `onCompiled` counts compilations (a metric).
+ * Compiled operations kept at most. One holds about 180 KB of generated code and closures, so the
+ * bound is what keeps a caller sending many distinct query texts from filling the heap; a service's
+ * real clients send a few dozen.
  */
-export function jitExecutor(schema: GraphQLSchema, onCompiled: () => void = () => {}): GatewayExecutor {
-  const plans = new WeakMap<DocumentNode, Map<string, Plan>>();
-  const planFor = (document: DocumentNode, operationName: string | null): Plan | undefined => {
-    let byOperation = plans.get(document);
-    if (!byOperation) plans.set(document, (byOperation = new Map()));
+export const MAX_COMPILED_DOCUMENTS = 100;
+
+type Plan = CompiledQuery | ExecutionResult;
+
+/** Compiled plans by document and operation name, the least recently used document evicted first. */
+class CompiledPlans {
+  private readonly byDocument = new Map<DocumentNode, Map<string, Plan>>();
+  /** Operations run once so far, whose next run compiles them; they go with Apollo's cached document. */
+  private readonly seen = new WeakMap<DocumentNode, Set<string>>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly max: number,
+    private readonly onCompiled: () => void,
+  ) {}
+
+  /** The plan for this operation, or undefined on its first run (which graphql-js then runs). */
+  planFor(document: DocumentNode, operationName: string | null): Plan | undefined {
     const key = operationName ?? '';
-    const plan = byOperation.get(key);
-    if (plan === undefined) {
-      byOperation.set(key, SEEN_ONCE);
+    const plans = this.byDocument.get(document);
+    const plan = plans?.get(key);
+    if (plans && plan) {
+      // Map keeps insertion order: re-inserting marks the document as the most recently used.
+      this.byDocument.delete(document);
+      this.byDocument.set(document, plans);
+      return plan;
+    }
+    const seen = this.seen.get(document) ?? new Set<string>();
+    this.seen.set(document, seen);
+    if (!seen.has(key)) {
+      seen.add(key);
       return undefined;
     }
-    if (plan !== SEEN_ONCE) return plan;
-    const compiled = compileQuery(schema, document, operationName ?? undefined);
-    byOperation.set(key, compiled);
-    onCompiled();
+    const compiled = compileQuery(this.schema, document, operationName ?? undefined);
+    this.onCompiled();
+    this.byDocument.delete(document);
+    this.byDocument.set(document, (plans ?? new Map<string, Plan>()).set(key, compiled));
+    if (this.byDocument.size > this.max) this.byDocument.delete(this.byDocument.keys().next().value as DocumentNode);
     return compiled;
-  };
+  }
+}
+
+/**
+ * An executor that runs queries as functions graphql-jit compiled from them. Apollo parses and
+ * validates as always (limits, cost and introspection rules included) and hands us the validated
+ * document; Apollo's document cache keeps that same DocumentNode for the same query text, so plans
+ * are kept per document object.
+ *
+ * A query compiles on its second run; its first runs on graphql-js. Compiling costs 1 to 3 ms for
+ * a page query and 30 ms for introspection, which only pays when the same text comes back, as it
+ * does from admin UIs, launchers and gateways. Everything else runs on graphql-js too: mutations
+ * (graphql-jit goes on to the next root mutation after one fails, where the spec stops) and
+ * documents whose operation Apollo could not pick (graphql-js gives the errors for those).
+ * `onCompiled` counts compilations (a metric).
+ */
+export function jitExecutor(schema: GraphQLSchema, onCompiled: () => void = () => {}, maxCompiled = MAX_COMPILED_DOCUMENTS): GatewayExecutor {
+  const plans = new CompiledPlans(schema, maxCompiled, onCompiled);
   return async ({ document, operation, operationName, request, context }) => {
-    const plan = planFor(document, operationName);
     const variableValues = request.variables ?? {};
-    if (plan === undefined || plan === SEEN_ONCE) {
-      return execute({ schema, document, operationName, variableValues, contextValue: context });
-    }
+    const plan = operation?.operation === 'query' ? plans.planFor(document, operationName) : undefined;
+    if (!plan) return execute({ schema, document, operationName: request.operationName, variableValues, contextValue: context });
     // graphql-js coerces the variables first so a bad one gets the very error (message, node,
     // shape) the interpreter gives, which Apollo and the error formatter recognise; the compiled
     // function coerces them again, cheaply, for its own use.
-    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variableValues, { maxErrors: 50 });
+    const coerced = getVariableValues(schema, operation!.variableDefinitions ?? [], variableValues, { maxErrors: 50 });
     if (coerced.errors) return { errors: coerced.errors };
     if (!isCompiledQuery(plan)) return plan;
     const result = await plan.query(undefined, context, variableValues);
