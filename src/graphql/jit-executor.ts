@@ -70,8 +70,8 @@ class CompiledPlans {
  * documents whose operation Apollo could not pick (graphql-js gives the errors for those).
  * `onCompiled` counts compilations (a metric).
  */
-export function jitExecutor(schema: GraphQLSchema, onCompiled: () => void = () => {}, maxCompiled = MAX_COMPILED_DOCUMENTS): GatewayExecutor {
-  const plans = new CompiledPlans(schema, maxCompiled, onCompiled);
+export function jitExecutor(schema: GraphQLSchema, onCompiled: () => void = () => {}): GatewayExecutor {
+  const plans = new CompiledPlans(schema, MAX_COMPILED_DOCUMENTS, onCompiled);
   return async ({ document, operation, operationName, request, context }) => {
     const variableValues = request.variables ?? {};
     const plan = operation?.operation === 'query' ? plans.planFor(document, operationName) : undefined;
