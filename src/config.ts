@@ -1,6 +1,8 @@
 import { EXECUTION_ENGINES, ExecutionEngine } from './graphql/jit-executor';
 import { DEFAULT_QUERY_LIMITS, LIMIT_SETTINGS, LimitName, QueryLimits } from './graphql/query-limits';
+import { readFileSync } from 'node:fs';
 import { LOG_LEVELS, LogLevel } from './observability/logger';
+import { isRegistryHost } from './common/rules';
 
 /** Every setting of the service, read from the environment once and checked. The README lists the same. */
 export type DatabaseConfig =
@@ -29,6 +31,27 @@ export interface Config {
   auth: AuthConfig;
   secrets: SecretsConfig;
   graphql: GraphQLConfig;
+  registry: RegistryConfig;
+}
+
+/** Registry checks: whether each image can be pulled with its credentials (see src/registry/). */
+export interface RegistryConfig {
+  /** REGISTRY_CHECKS: off for air-gapped sites; images then stay UNCHECKED. */
+  checks: boolean;
+  /** Where references without a registry live; Docker Hub (`docker.io`) by default. */
+  defaultHost: string;
+  /** How old a result may get before the background recheck takes the image again; 0 turns rechecks off. */
+  recheckIntervalMs: number;
+  /** The most images one recheck round takes. */
+  recheckBatch: number;
+  /** The most image checks running at once. */
+  concurrency: number;
+  /** Deadline of each request to a registry or token service. */
+  timeoutMs: number;
+  /** PEM certificates of REGISTRY_CA_FILE, trusted beside the system's roots. */
+  extraCa?: string;
+  /** Hosts spoken to over plain HTTP (REGISTRY_PLAIN_HTTP_HOSTS), lower case. */
+  plainHttpHosts: Set<string>;
 }
 
 export interface GraphQLConfig {
@@ -107,7 +130,53 @@ export function loadConfig(env: Env = process.env): Config {
     auth,
     secrets: parseSecrets(env, production),
     graphql: parseGraphQL(env, production),
+    registry: parseRegistry(env),
   };
+}
+
+export const DEFAULT_REGISTRY_HOST = 'docker.io';
+
+function parseRegistry(env: Env): RegistryConfig {
+  const defaultHost = nonBlank(env.REGISTRY_DEFAULT_HOST)?.toLowerCase() ?? DEFAULT_REGISTRY_HOST;
+  if (!isRegistryHost(defaultHost)) throw new ConfigError(`REGISTRY_DEFAULT_HOST must be a host name or address with an optional port, got "${defaultHost}"`);
+  const plainHttpHosts = new Set((nonBlank(env.REGISTRY_PLAIN_HTTP_HOSTS) ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
+  for (const host of plainHttpHosts) {
+    if (!isRegistryHost(host)) throw new ConfigError(`REGISTRY_PLAIN_HTTP_HOSTS must list hosts with optional ports, separated by commas; "${host}" is not one`);
+  }
+  const caFile = nonBlank(env.REGISTRY_CA_FILE);
+  let extraCa: string | undefined;
+  if (caFile) {
+    try {
+      extraCa = readFileSync(caFile, 'utf8');
+    } catch {
+      throw new ConfigError(`REGISTRY_CA_FILE: cannot read ${caFile}`);
+    }
+    if (!extraCa.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`REGISTRY_CA_FILE: ${caFile} holds no PEM certificate`);
+  }
+  return {
+    checks: parseBoolSetting(env, 'REGISTRY_CHECKS', true),
+    defaultHost,
+    recheckIntervalMs: parseDuration(env, 'REGISTRY_RECHECK_INTERVAL', 6 * 3_600_000),
+    recheckBatch: parseIntSetting(env, 'REGISTRY_RECHECK_BATCH', 20, 1, 10_000),
+    concurrency: parseIntSetting(env, 'REGISTRY_CHECK_CONCURRENCY', 4, 1, 100),
+    timeoutMs: parseIntSetting(env, 'REGISTRY_TIMEOUT_MS', 10_000, 100, 300_000),
+    extraCa,
+    plainHttpHosts,
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `6h`, `30m`, `90s`, `500ms`, `1d`, or a number of seconds; 0 means off. */
+function parseDuration(env: Env, name: string, fallback: number): number {
+  const raw = nonBlank(env[name])?.toLowerCase();
+  if (raw === undefined) return fallback;
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(raw);
+  const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] ?? 's'] : NaN;
+  if (!Number.isSafeInteger(ms) || ms > 30 * DURATION_UNITS.d) {
+    throw new ConfigError(`${name} must be a duration such as 6h, 30m, 90s or 500ms (at most 30d; 0 turns it off), got "${raw}"`);
+  }
+  return ms;
 }
 
 function parseGraphQL(env: Env, production: boolean): GraphQLConfig {

@@ -8,11 +8,14 @@ import { createLoaders, Loaders } from './loaders';
 import type { Observation } from './observability/request-observer';
 import { ImagePullSecretService } from './pull-secrets/image-pull-secret.service';
 import type { PasswordCipher } from './pull-secrets/password-cipher';
+import type { AvailabilityChecker } from './images/availability-checker';
 
 export interface Context {
   access: AccessPolicy;
   observation: Observation;
   loaders: Loaders;
+  /** Registry checks (one per process); `enabled` is false with REGISTRY_CHECKS=off. */
+  checker: AvailabilityChecker;
   services: {
     images: ImageService;
     groups: GroupService;
@@ -22,7 +25,7 @@ export interface Context {
 }
 
 /** A new context per request: the caller's access, its loaders' caches and the services that clear them. */
-export function createContext(dataSource: DataSource, caller: Caller, cipher: PasswordCipher, observation: Observation): Context {
+export function createContext(dataSource: DataSource, caller: Caller, cipher: PasswordCipher, observation: Observation, checker: AvailabilityChecker): Context {
   const access = new AccessPolicy(caller);
   const loaders = createLoaders(dataSource, access);
   observation.sub = caller.sub;
@@ -30,10 +33,11 @@ export function createContext(dataSource: DataSource, caller: Caller, cipher: Pa
     access,
     observation,
     loaders,
+    checker,
     services: {
-      images: new ImageService(dataSource, loaders, access),
+      images: new ImageService(dataSource, loaders, access, checker),
       groups: new GroupService(dataSource, loaders, access),
-      pullSecrets: new ImagePullSecretService(dataSource, loaders, access, cipher),
+      pullSecrets: new ImagePullSecretService(dataSource, loaders, access, cipher, checker),
       audit: new AuditService(dataSource),
     },
   };

@@ -10,6 +10,7 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  REGISTRY_CHECKS_OFF: 'REGISTRY_CHECKS_OFF',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -45,6 +46,11 @@ export function unauthenticated(reason: string): GraphQLError {
 
 export function forbidden(what: string, field?: string): GraphQLError {
   return new GraphQLError(`Not allowed: ${what}`, { extensions: { code: ErrorCode.FORBIDDEN, ...(field ? { field } : {}) } });
+}
+
+/** A registry check was asked for on a service running with REGISTRY_CHECKS=off. */
+export function registryChecksOff(what: string): GraphQLError {
+  return new GraphQLError(`${what} needs registry checks, which are off here (REGISTRY_CHECKS=off)`, { extensions: { code: ErrorCode.REGISTRY_CHECKS_OFF } });
 }
 
 /** The database cannot be reached: nothing the caller did, and worth trying again shortly. */

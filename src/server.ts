@@ -28,6 +28,7 @@ import { Metrics } from './observability/metrics';
 import { Observation, observationPlugin, observeRequests } from './observability/request-observer';
 import type { PasswordCipher } from './pull-secrets/password-cipher';
 import { buildSchema } from './schema';
+import { AvailabilityChecker } from './images/availability-checker';
 
 /**
  * A body express.json could not read, answered as GraphQL errors are. body-parser's error holds
@@ -77,7 +78,10 @@ export interface ServerOptions {
   devToken?: () => Promise<string>;
 }
 
-type ServerConfig = Pick<Config, 'port' | 'host' | 'graphiql'> & Partial<Pick<Config, 'shutdownTimeoutMs' | 'graphql'>>;
+type ServerConfig = Pick<Config, 'port' | 'host' | 'graphiql'> & Partial<Pick<Config, 'shutdownTimeoutMs' | 'graphql' | 'registry'>>;
+
+/** Without registry settings (a test's own server, say) nothing talks to registries. */
+const NO_REGISTRY_CHECKS: Config['registry'] = { checks: false, defaultHost: 'docker.io', recheckIntervalMs: 0, recheckBatch: 1, concurrency: 1, timeoutMs: 10_000, plainHttpHosts: new Set() };
 
 /** Safe when the caller gives none: the defaults, introspection and suggestions as in development. */
 const DEFAULT_GRAPHQL_CONFIG: Config['graphql'] = { limits: DEFAULT_QUERY_LIMITS, introspection: true, batching: false, maxBatch: 10, maxBodyBytes: 1_048_576, hideFieldSuggestions: false, execution: 'jit' };
@@ -111,6 +115,7 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
   const graphql = config.graphql ?? DEFAULT_GRAPHQL_CONFIG;
   const formatError = createFormatError((message) => logger.error(message));
   const schema = buildSchema();
+  const checker = new AvailabilityChecker(dataSource, options.cipher, config.registry ?? NO_REGISTRY_CHECKS, logger);
   const apollo = new ApolloServer<Context>({
     ...(graphql.execution === 'jit' ? { gateway: jitGateway(schema, () => metrics.compiledOperations.inc()) } : { schema }),
     formatError: (formatted, error) => formatQueryLimitError(formatted, graphql.limits) ?? formatError(formatted, error),
@@ -151,7 +156,7 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
       context: async ({ req, res }) => {
         const observation = res.locals.observation as Observation;
         try {
-          return createContext(dataSource, await options.verify(req.headers.authorization), options.cipher, observation);
+          return createContext(dataSource, await options.verify(req.headers.authorization), options.cipher, observation, checker);
         } catch (error) {
           // Refused before GraphQL runs, so the Apollo plugin never sees it.
           observation.errorCodes.push(String((error as { extensions?: { code?: unknown } }).extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
@@ -166,6 +171,7 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
     httpServer.once('error', reject);
     httpServer.listen(config.port, config.host, resolve);
   });
+  checker.start();
   const { port } = httpServer.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   return {
@@ -175,6 +181,7 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
     stop: async () => {
       stopping = true;
       await apollo.stop();
+      await checker.stop();
     },
   };
 }

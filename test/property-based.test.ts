@@ -77,6 +77,7 @@ const CREATE_IMAGE_INPUT = gql.input(
     pullSecretId: gql.id(),
     global: gql.boolean(),
     groupIds: gql.list(gql.id(true)),
+    pinDigest: gql.boolean(),
   },
   true,
 );
@@ -90,6 +91,7 @@ const UPDATE_IMAGE_INPUT = gql.input(
     pullSecretId: gql.id(),
     global: gql.boolean(),
     expectedVersion: gql.int(),
+    pinDigest: gql.boolean(),
   },
   true,
 );
@@ -950,6 +952,8 @@ const createImage = (p: Palette) =>
             pullSecretId: p.optional(p.ref('secret'), wrongForId),
             global: p.optional(fc.boolean(), wrongForBoolean),
             groupIds: p.optional(p.groupIds, wrongForId),
+            // Only `false`: pinning needs a registry, which registry-checks.test.ts runs.
+            pinDigest: p.optional(fc.constant(false), wrongForBoolean),
             bogus: p.unknownField,
           })
           .map((given) => (p === clean && given.type !== 'UNIVERSAL' && given.type != null ? { ...given, urlForGpu: undefined } : given)),
@@ -971,6 +975,7 @@ const updateImage = (p: Palette) =>
           pullSecretId: p.optional(p.ref('secret'), wrongForId),
           global: p.change(fc.boolean(), wrongForBoolean),
           expectedVersion: p.expectedVersion,
+          pinDigest: p.optional(fc.constant(false), wrongForBoolean),
           bogus: p.unknownField,
         }),
       ),

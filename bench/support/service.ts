@@ -27,7 +27,8 @@ export const START_NODE_OPTIONS = (JSON.parse(readFileSync(join(ROOT, 'package.j
  */
 export async function startService(env: Record<string, string>, nodeArgs: string[] = []): Promise<Service> {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  const settings = { AUTH_JWT_SECRET: randomBytes(32).toString('base64'), SECRETS_KEY: randomBytes(32).toString('base64'), PORT: '0', HOST: '127.0.0.1', ...env };
+  // The datasets' urls name no real images, and registry checks would send them to Docker Hub.
+  const settings = { AUTH_JWT_SECRET: randomBytes(32).toString('base64'), SECRETS_KEY: randomBytes(32).toString('base64'), PORT: '0', HOST: '127.0.0.1', REGISTRY_CHECKS: 'off', ...env };
   // Above LOG_LEVEL=info the ready line is not logged: with a fixed PORT, /readyz tells instead.
   const fixed = settings.PORT !== '0' ? `http://${settings.HOST}:${settings.PORT}` : undefined;
   const started = await spawnUntil([...nodeArgs, join(ROOT, 'dist', 'main.js')], {

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type AuditOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'SET_GROUPS' | 'READ_SECRET';
+export type AuditOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'SET_GROUPS' | 'READ_SECRET' | 'CHECK';
 export type AuditEntityType = 'IMAGE' | 'GROUP' | 'IMAGE_PULL_SECRET';
 
 /** What a field held: audited fields are strings, booleans, numbers or id lists. */

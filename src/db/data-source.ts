@@ -7,6 +7,7 @@ import { Group } from '../groups/group.entity';
 import { ImageGroupLink } from '../images/image-group-link.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { Image } from '../images/image.entity';
+import { ImageAvailabilityRecord } from '../images/image-availability.entity';
 import { ImagePullSecret } from '../pull-secrets/image-pull-secret.entity';
 import { migrations } from './migrations';
 import { LogSink, SqlLogger } from './sql-logger';
@@ -19,7 +20,7 @@ import { LogSink, SqlLogger } from './sql-logger';
  */
 const CONNECT_TIMEOUT_MS = 3_000;
 
-export const entities = [Image, Group, ImagePullSecret, ImageGroupLink, AuditEvent];
+export const entities = [Image, Group, ImagePullSecret, ImageGroupLink, AuditEvent, ImageAvailabilityRecord];
 
 export interface DataSourceOptions {
   poolSize?: number;

@@ -5,6 +5,9 @@ import { Group as GroupEntity } from '../groups/group.entity';
 import { ImagePullSecret as ImagePullSecretEntity } from '../pull-secrets/image-pull-secret.entity';
 import { Connection as ConnectionEntity, Edge as EdgeEntity, PageInfo as PageInfoEntity } from '../db/connection';
 import { AuditEvent as AuditEventEntity, AuditChange as AuditChangeEntity } from '../audit/audit-event.entity';
+import { Availability as AvailabilityEntity, ReferenceAvailability as ReferenceAvailabilityEntity } from '../images/image-availability';
+import { PlatformCheck as PlatformCheckEntity } from '../registry/registry-checks';
+import { PullSecretCheck as PullSecretCheckEntity } from '../pull-secrets/image-pull-secret.service';
 import { Context } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -84,6 +87,8 @@ export type AuditEventFilter = {
 
 /** What was done. */
 export type AuditOperation =
+  /** A registry check changed the image's availability state (fields `availability.url`, `availability.urlForGpu`). */
+  | 'CHECK'
   | 'CREATE'
   | 'DELETE'
   /** The secret's credentials were read through `dockerConfigJson`. */
@@ -109,6 +114,12 @@ export type CreateImageInput = {
   groupIds?: InputMaybe<Array<Scalars['ID']['input']>>;
   /** Unique and immutable: a DNS-1123 subdomain of at most 63 characters. */
   name: Scalars['String']['input'];
+  /**
+   * Resolve the tags of `url` and `urlForGpu` at the registry now (with the pull secret's credentials) and
+   * store them pinned to the digest, `repository:tag@sha256:...`, so every launch pulls exactly that image.
+   * Fails with `BAD_USER_INPUT` on the field when the registry does not have it. Default false.
+   */
+  pinDigest?: InputMaybe<Scalars['Boolean']['input']>;
   pullSecretId?: InputMaybe<Scalars['ID']['input']>;
   /** Defaults to UNIVERSAL. */
   type?: InputMaybe<ImageType>;
@@ -191,6 +202,15 @@ export type GroupOrderField =
  */
 export type Image = {
   __typename?: 'Image';
+  /**
+   * Whether the registry has the image and lets its credentials pull it, as of the last check. Checks
+   * run right after every change of `url`, `urlForGpu`, `pullSecret` or the secret's credentials (the
+   * mutation answers at once, with `UNCHECKED`), on a schedule (REGISTRY_RECHECK_INTERVAL), and on
+   * `checkImage`.
+   */
+  availability: ImageAvailability;
+  /** The availability of `urlFor(gpu:)`: what a launcher greys out on that kind of instance. */
+  availabilityFor: ImageReferenceAvailability;
   createdAt: Scalars['DateTime']['output'];
   /** Who created it (the token's `sub`); null for records made before access control. Admins only. */
   createdBy?: Maybe<Scalars['String']['output']>;
@@ -238,9 +258,52 @@ export type Image = {
  * A container image users can launch notebooks and jobs from. A federation entity: other subgraphs
  * reference it by `id` or by `name`.
  */
+export type ImageAvailabilityForArgs = {
+  gpu: Scalars['Boolean']['input'];
+};
+
+
+/**
+ * A container image users can launch notebooks and jobs from. A federation entity: other subgraphs
+ * reference it by `id` or by `name`.
+ */
 export type ImageUrlForArgs = {
   gpu: Scalars['Boolean']['input'];
 };
+
+/** Whether an image can be pulled: its `url`, and for UNIVERSAL images its `urlForGpu`. */
+export type ImageAvailability = {
+  __typename?: 'ImageAvailability';
+  /** When the image was last checked; null when it never was (or not since its references changed). */
+  checkedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The worse of the two references' states. */
+  state: ImageAvailabilityState;
+  url: ImageReferenceAvailability;
+  /** Only for UNIVERSAL images with a `urlForGpu`; null otherwise. */
+  urlForGpu?: Maybe<ImageReferenceAvailability>;
+};
+
+/**
+ * Whether an image reference could be pulled, with the credentials it will be pulled with, when it was
+ * last checked against its registry. Worst first: NOT_FOUND, UNAUTHORIZED, UNREACHABLE, UNCHECKED, AVAILABLE.
+ */
+export type ImageAvailabilityState =
+  /** The registry has the tag or digest, and lets the image's credentials (or anyone, for a public repository) pull it. */
+  | 'AVAILABLE'
+  /** The registry answered that the repository, or the tag or digest in it, does not exist. */
+  | 'NOT_FOUND'
+  /**
+   * The registry refused the image's pull-secret credentials, or wants credentials the image does not
+   * send (Docker Hub also answers so for a repository that does not exist).
+   */
+  | 'UNAUTHORIZED'
+  /** Not checked yet (checks run right after every change, and on a schedule), or registry checks are off. */
+  | 'UNCHECKED'
+  /**
+   * The registry could not be asked or gave no usable answer: the host name does not resolve, TLS fails,
+   * no answer within REGISTRY_TIMEOUT_MS, HTTP 5xx or 429, or something that is not a manifest.
+   */
+  | 'UNREACHABLE';
 
 export type ImageConnection = {
   __typename?: 'ImageConnection';
@@ -258,6 +321,8 @@ export type ImageEdge = {
 };
 
 export type ImageFilter = {
+  /** Only images whose `availability.state` is one of these. */
+  availability?: InputMaybe<Array<ImageAvailabilityState>>;
   /** Only global (true) or only non-global (false) images. */
   global?: InputMaybe<Scalars['Boolean']['input']>;
   /** Only images linked to this group (global images not linked to it are not included). */
@@ -281,6 +346,21 @@ export type ImageOrderField =
   | 'DISPLAY_NAME'
   | 'NAME'
   | 'UPDATED_AT';
+
+/** One platform of a multi-platform image index. */
+export type ImagePlatform = {
+  __typename?: 'ImagePlatform';
+  /** For example `amd64` or `arm64`. */
+  architecture: Scalars['String']['output'];
+  /** The compressed size in bytes of this platform's config and layers; null when not looked up. */
+  compressedSize?: Maybe<Scalars['Float']['output']>;
+  /** The digest of this platform's own manifest. */
+  digest: Scalars['String']['output'];
+  /** For example `linux`. */
+  os: Scalars['String']['output'];
+  /** For example `v8` for `arm64`; null when the index gives none. */
+  variant?: Maybe<Scalars['String']['output']>;
+};
 
 /**
  * Registry credentials used to pull private images. The password is write-only:
@@ -307,6 +387,29 @@ export type ImagePullSecret = {
   updatedBy?: Maybe<Scalars['String']['output']>;
   username: Scalars['String']['output'];
 };
+
+/** The answer of `checkImagePullSecret`: a login with the secret's credentials, pulling nothing. */
+export type ImagePullSecretCheck = {
+  __typename?: 'ImagePullSecretCheck';
+  checkedAt: Scalars['DateTime']['output'];
+  /** For people: what the registry answered. Never holds the credentials. */
+  message: Scalars['String']['output'];
+  /** The registry that was asked (the secret's `registryHost`). */
+  registryHost: Scalars['String']['output'];
+  secret: ImagePullSecret;
+  state: ImagePullSecretCheckState;
+};
+
+/** What a registry said to a pull secret's credentials. */
+export type ImagePullSecretCheckState =
+  /** The registry (or its token service) accepted the credentials. */
+  | 'ACCEPTED'
+  /** The registry lets anyone in, so it cannot tell whether the credentials are right. */
+  | 'NOT_REQUIRED'
+  /** The registry refused them: a wrong username or password, or an expired token. */
+  | 'REJECTED'
+  /** The registry could not be asked (DNS, TLS, timeout, 5xx, or not a registry). */
+  | 'UNREACHABLE';
 
 export type ImagePullSecretConnection = {
   __typename?: 'ImagePullSecretConnection';
@@ -339,6 +442,26 @@ export type ImagePullSecretOrderField =
   | 'NAME'
   | 'UPDATED_AT';
 
+/** The last registry check of one reference (an image's `url` or `urlForGpu`). */
+export type ImageReferenceAvailability = {
+  __typename?: 'ImageReferenceAvailability';
+  /** When it was checked; null when it never was. */
+  checkedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** For a single-platform manifest, the compressed size in bytes of its config and layers (what a pull downloads at most); null for an index (see `platforms`) or when unknown. */
+  compressedSize?: Maybe<Scalars['Float']['output']>;
+  /** The manifest digest the reference resolved to (`sha256:...`); null unless AVAILABLE. */
+  digest?: Maybe<Scalars['String']['output']>;
+  /** The media type of what the reference names: an OCI or Docker manifest, or an index of them. */
+  mediaType?: Maybe<Scalars['String']['output']>;
+  /** For people: what the registry answered, or why it could not be asked. Never holds credentials. */
+  message: Scalars['String']['output'];
+  /** The platforms of a multi-platform index (os/architecture); empty for a single-platform manifest. */
+  platforms: Array<ImagePlatform>;
+  /** The reference that was checked. */
+  reference: Scalars['String']['output'];
+  state: ImageAvailabilityState;
+};
+
 /** What kind of instance an image runs on. */
 export type ImageType =
   /** Runs on instances without a GPU only (it has no GPU support). */
@@ -354,6 +477,18 @@ export type ImageType =
 /** The root mutation type; each domain's SDL file extends it. */
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Checks the image against its registry now, ahead of any queued checks, and returns it with the fresh
+   * `availability`. A state change is written to the audit trail. Fails with `REGISTRY_CHECKS_OFF` when
+   * REGISTRY_CHECKS=off.
+   */
+  checkImage: Image;
+  /**
+   * Logs in to the secret's registry with its credentials, as `docker login` does (`GET /v2/`, then Basic
+   * or the token service), and says whether they are accepted. Nothing is pulled and nothing is stored.
+   * Fails with `REGISTRY_CHECKS_OFF` when REGISTRY_CHECKS=off.
+   */
+  checkImagePullSecret: ImagePullSecretCheck;
   createGroup: Group;
   createImage: Image;
   createImagePullSecret: ImagePullSecret;
@@ -376,6 +511,18 @@ export type Mutation = {
   /** Changes the given fields of an image; see UpdateImageInput. */
   updateImage: Image;
   updateImagePullSecret: ImagePullSecret;
+};
+
+
+/** The root mutation type; each domain's SDL file extends it. */
+export type MutationCheckImageArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** The root mutation type; each domain's SDL file extends it. */
+export type MutationCheckImagePullSecretArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -492,6 +639,8 @@ export type Query = {
    * Without a GPU only `CPU` and `UNIVERSAL` images run; with a GPU all three types do.
    * Ordered by displayName, then name. An unknown group is a `NOT_FOUND` error for admins;
    * members may ask only for their own groups (`FORBIDDEN` otherwise).
+   * Every image carries its `availabilityFor(gpu:)`, so a launcher can grey out those that cannot be
+   * pulled; `onlyAvailable: true` leaves out all but the AVAILABLE ones.
    */
   launchableImages: Array<Image>;
 };
@@ -571,6 +720,7 @@ export type QueryImagesArgs = {
 export type QueryLaunchableImagesArgs = {
   gpu: Scalars['Boolean']['input'];
   groupId: Scalars['ID']['input'];
+  onlyAvailable?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 /** Direction of a sort. */
@@ -596,6 +746,11 @@ export type UpdateImageInput = {
   /** When given and not equal to the stored version, the update fails with CONFLICT and changes nothing. */
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   global?: InputMaybe<Scalars['Boolean']['input']>;
+  /**
+   * Pin `url` and `urlForGpu` (the new values, or the current ones) to the digests their tags resolve to now;
+   * an already pinned reference with a tag is pinned afresh. See CreateImageInput.pinDigest.
+   */
+  pinDigest?: InputMaybe<Scalars['Boolean']['input']>;
   pullSecretId?: InputMaybe<Scalars['ID']['input']>;
   /** Changing the type away from UNIVERSAL clears urlForGpu. */
   type?: InputMaybe<ImageType>;
@@ -739,17 +894,24 @@ export type ResolversTypes = ResolversObject<{
   GroupOrder: GroupOrder;
   GroupOrderField: GroupOrderField;
   Image: ResolverTypeWrapper<ImageEntity>;
+  ImageAvailability: ResolverTypeWrapper<AvailabilityEntity>;
+  ImageAvailabilityState: ImageAvailabilityState;
   ImageConnection: ResolverTypeWrapper<ConnectionEntity<ImageEntity>>;
   ImageEdge: ResolverTypeWrapper<EdgeEntity<ImageEntity>>;
   ImageFilter: ImageFilter;
   ImageOrder: ImageOrder;
   ImageOrderField: ImageOrderField;
+  ImagePlatform: ResolverTypeWrapper<PlatformCheckEntity>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ImagePullSecret: ResolverTypeWrapper<ImagePullSecretEntity>;
+  ImagePullSecretCheck: ResolverTypeWrapper<PullSecretCheckEntity>;
+  ImagePullSecretCheckState: ImagePullSecretCheckState;
   ImagePullSecretConnection: ResolverTypeWrapper<ConnectionEntity<ImagePullSecretEntity>>;
   ImagePullSecretEdge: ResolverTypeWrapper<EdgeEntity<ImagePullSecretEntity>>;
   ImagePullSecretFilter: ImagePullSecretFilter;
   ImagePullSecretOrder: ImagePullSecretOrder;
   ImagePullSecretOrderField: ImagePullSecretOrderField;
+  ImageReferenceAvailability: ResolverTypeWrapper<ReferenceAvailabilityEntity>;
   ImageType: ImageType;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -782,15 +944,20 @@ export type ResolversParentTypes = ResolversObject<{
   GroupFilter: GroupFilter;
   GroupOrder: GroupOrder;
   Image: ImageEntity;
+  ImageAvailability: AvailabilityEntity;
   ImageConnection: ConnectionEntity<ImageEntity>;
   ImageEdge: EdgeEntity<ImageEntity>;
   ImageFilter: ImageFilter;
   ImageOrder: ImageOrder;
+  ImagePlatform: PlatformCheckEntity;
+  Float: Scalars['Float']['output'];
   ImagePullSecret: ImagePullSecretEntity;
+  ImagePullSecretCheck: PullSecretCheckEntity;
   ImagePullSecretConnection: ConnectionEntity<ImagePullSecretEntity>;
   ImagePullSecretEdge: EdgeEntity<ImagePullSecretEntity>;
   ImagePullSecretFilter: ImagePullSecretFilter;
   ImagePullSecretOrder: ImagePullSecretOrder;
+  ImageReferenceAvailability: ReferenceAvailabilityEntity;
   JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfoEntity;
@@ -860,6 +1027,8 @@ export type GroupEdgeResolvers<ContextType = Context, ParentType extends Resolve
 
 export type ImageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Image'] = ResolversParentTypes['Image'], FederationReferenceType extends FederationReferenceTypes['Image'] = FederationReferenceTypes['Image']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Image']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  availability?: Resolver<ResolversTypes['ImageAvailability'], ParentType, ContextType>;
+  availabilityFor?: Resolver<ResolversTypes['ImageReferenceAvailability'], ParentType, ContextType, RequireFields<ImageAvailabilityForArgs, 'gpu'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -878,6 +1047,13 @@ export type ImageResolvers<ContextType = Context, ParentType extends ResolversPa
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
+export type ImageAvailabilityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImageAvailability'] = ResolversParentTypes['ImageAvailability']> = ResolversObject<{
+  checkedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['ImageAvailabilityState'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['ImageReferenceAvailability'], ParentType, ContextType>;
+  urlForGpu?: Resolver<Maybe<ResolversTypes['ImageReferenceAvailability']>, ParentType, ContextType>;
+}>;
+
 export type ImageConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImageConnection'] = ResolversParentTypes['ImageConnection']> = ResolversObject<{
   edges?: Resolver<Array<ResolversTypes['ImageEdge']>, ParentType, ContextType>;
   nodes?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType>;
@@ -888,6 +1064,14 @@ export type ImageConnectionResolvers<ContextType = Context, ParentType extends R
 export type ImageEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImageEdge'] = ResolversParentTypes['ImageEdge']> = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Image'], ParentType, ContextType>;
+}>;
+
+export type ImagePlatformResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImagePlatform'] = ResolversParentTypes['ImagePlatform']> = ResolversObject<{
+  architecture?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  compressedSize?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  digest?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  os?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  variant?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type ImagePullSecretResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImagePullSecret'] = ResolversParentTypes['ImagePullSecret'], FederationReferenceType extends FederationReferenceTypes['ImagePullSecret'] = FederationReferenceTypes['ImagePullSecret']> = ResolversObject<{
@@ -904,6 +1088,14 @@ export type ImagePullSecretResolvers<ContextType = Context, ParentType extends R
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type ImagePullSecretCheckResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImagePullSecretCheck'] = ResolversParentTypes['ImagePullSecretCheck']> = ResolversObject<{
+  checkedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  registryHost?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['ImagePullSecret'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['ImagePullSecretCheckState'], ParentType, ContextType>;
+}>;
+
 export type ImagePullSecretConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImagePullSecretConnection'] = ResolversParentTypes['ImagePullSecretConnection']> = ResolversObject<{
   edges?: Resolver<Array<ResolversTypes['ImagePullSecretEdge']>, ParentType, ContextType>;
   nodes?: Resolver<Array<ResolversTypes['ImagePullSecret']>, ParentType, ContextType>;
@@ -916,11 +1108,24 @@ export type ImagePullSecretEdgeResolvers<ContextType = Context, ParentType exten
   node?: Resolver<ResolversTypes['ImagePullSecret'], ParentType, ContextType>;
 }>;
 
+export type ImageReferenceAvailabilityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImageReferenceAvailability'] = ResolversParentTypes['ImageReferenceAvailability']> = ResolversObject<{
+  checkedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  compressedSize?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  digest?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  mediaType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  platforms?: Resolver<Array<ResolversTypes['ImagePlatform']>, ParentType, ContextType>;
+  reference?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['ImageAvailabilityState'], ParentType, ContextType>;
+}>;
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  checkImage?: Resolver<ResolversTypes['Image'], ParentType, ContextType, RequireFields<MutationCheckImageArgs, 'id'>>;
+  checkImagePullSecret?: Resolver<ResolversTypes['ImagePullSecretCheck'], ParentType, ContextType, RequireFields<MutationCheckImagePullSecretArgs, 'id'>>;
   createGroup?: Resolver<ResolversTypes['Group'], ParentType, ContextType, RequireFields<MutationCreateGroupArgs, 'input'>>;
   createImage?: Resolver<ResolversTypes['Image'], ParentType, ContextType, RequireFields<MutationCreateImageArgs, 'input'>>;
   createImagePullSecret?: Resolver<ResolversTypes['ImagePullSecret'], ParentType, ContextType, RequireFields<MutationCreateImagePullSecretArgs, 'input'>>;
@@ -949,7 +1154,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   imagePullSecret?: Resolver<Maybe<ResolversTypes['ImagePullSecret']>, ParentType, ContextType, Partial<QueryImagePullSecretArgs>>;
   imagePullSecrets?: Resolver<ResolversTypes['ImagePullSecretConnection'], ParentType, ContextType, Partial<QueryImagePullSecretsArgs>>;
   images?: Resolver<ResolversTypes['ImageConnection'], ParentType, ContextType, Partial<QueryImagesArgs>>;
-  launchableImages?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryLaunchableImagesArgs, 'gpu' | 'groupId'>>;
+  launchableImages?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryLaunchableImagesArgs, 'gpu' | 'groupId' | 'onlyAvailable'>>;
 }>;
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
@@ -962,11 +1167,15 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   GroupConnection?: GroupConnectionResolvers<ContextType>;
   GroupEdge?: GroupEdgeResolvers<ContextType>;
   Image?: ImageResolvers<ContextType>;
+  ImageAvailability?: ImageAvailabilityResolvers<ContextType>;
   ImageConnection?: ImageConnectionResolvers<ContextType>;
   ImageEdge?: ImageEdgeResolvers<ContextType>;
+  ImagePlatform?: ImagePlatformResolvers<ContextType>;
   ImagePullSecret?: ImagePullSecretResolvers<ContextType>;
+  ImagePullSecretCheck?: ImagePullSecretCheckResolvers<ContextType>;
   ImagePullSecretConnection?: ImagePullSecretConnectionResolvers<ContextType>;
   ImagePullSecretEdge?: ImagePullSecretEdgeResolvers<ContextType>;
+  ImageReferenceAvailability?: ImageReferenceAvailabilityResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;

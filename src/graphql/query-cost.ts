@@ -32,6 +32,7 @@ export const UNPAGED_LIST_ESTIMATES: Record<string, number> = {
   'Group.images': 50,
   'ImagePullSecret.images': 50,
   'Query.launchableImages': 100,
+  'ImageReferenceAvailability.platforms': 8,
 };
 
 type Variables = Record<string, unknown> | undefined;

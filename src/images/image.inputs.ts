@@ -55,6 +55,10 @@ export class CreateImageInput {
   @ArrayMaxSize(MAX_GROUPS_PER_CALL)
   @IsString({ each: true })
   groupIds?: string[] | null;
+
+  @IsOptional()
+  @IsBoolean()
+  pinDigest?: boolean | null;
 }
 
 export class UpdateImageInput {
@@ -92,6 +96,10 @@ export class UpdateImageInput {
   @IsInt()
   @Min(1)
   expectedVersion?: number | null;
+
+  @IsOptional()
+  @IsBoolean()
+  pinDigest?: boolean | null;
 }
 
 export class SetImageGroupsInput {

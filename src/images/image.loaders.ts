@@ -1,8 +1,9 @@
 import DataLoader from 'dataloader';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import type { AccessPolicy } from '../auth/access-policy';
 import { entities, entityRows } from '../db/entity-rows';
-import { lookupLoaders, manyByKey, scoped } from '../db/loader-helpers';
+import { lookupLoaders, manyByKey, oneByKey, scoped } from '../db/loader-helpers';
+import { ImageAvailabilityRecord } from './image-availability.entity';
 import { ImageGroupLink } from './image-group-link.entity';
 import { Image } from './image.entity';
 
@@ -24,7 +25,12 @@ export function createImageLoaders(dataSource: DataSource, access: AccessPolicy)
     const rows = await entities(scoped(qb, access.visibleImages('image')).orderBy('image.name', 'ASC'));
     return manyByKey(secretIds, rows, (i) => i.pullSecretId as string);
   });
-  return { imageById, imageByName, imagesByGroupId, imagesByPullSecretId };
+  // Every caller who can see an image may see its availability: no scope of its own.
+  const availabilityByImageId = new DataLoader<string, ImageAvailabilityRecord | null>(async (imageIds) => {
+    const rows = await dataSource.getRepository(ImageAvailabilityRecord).findBy({ imageId: In([...imageIds]) });
+    return oneByKey(imageIds, rows, (row) => row.imageId);
+  });
+  return { imageById, imageByName, imagesByGroupId, imagesByPullSecretId, availabilityByImageId };
 }
 
 export type ImageLoaders = ReturnType<typeof createImageLoaders>;

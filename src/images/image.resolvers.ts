@@ -3,12 +3,13 @@ import { validateInput } from '../common/validation';
 import type { Resolvers } from '../generated/graphql';
 import { CreateImageInput, SetImageGroupsInput, UpdateImageInput } from './image.inputs';
 import { urlFor } from './image.rules';
+import { availabilityFor, availabilityOf } from './image-availability';
 
 export const imageResolvers: Resolvers = {
   Query: {
     image: (_, args, { services }) => services.images.find(args),
     images: (_, { filter, orderBy, ...page }, { services }) => services.images.list(filter, orderBy, page),
-    launchableImages: (_, { groupId, gpu }, { services }) => services.images.launchable(groupId, gpu),
+    launchableImages: (_, { groupId, gpu, onlyAvailable }, { services }) => services.images.launchable(groupId, gpu, onlyAvailable ?? false),
   },
   Mutation: {
     createImage: async (_, { input }, { services }) => services.images.create(await validateInput(CreateImageInput, input)),
@@ -16,11 +17,15 @@ export const imageResolvers: Resolvers = {
     deleteImage: (_, { id }, { services }) => services.images.delete(id),
     setImageGroups: async (_, { imageId, groupIds }, { services }) =>
       services.images.setGroups(imageId, (await validateInput(SetImageGroupsInput, { groupIds })).groupIds),
+    checkImage: (_, { id }, { services }) => services.images.check(id),
   },
   Image: {
     __resolveReference: (reference, { loaders }) => resolveReference(reference, { byId: loaders.imageById, byName: loaders.imageByName }),
     urlFor: (image, { gpu }) => urlFor(image, gpu),
     groups: (image, _, { loaders }) => loaders.groupsByImageId.load(image.id),
     pullSecret: (image, _, { loaders }) => (image.pullSecretId ? loaders.pullSecretById.load(image.pullSecretId) : null),
+    availability: async (image, _, { loaders, checker }) => availabilityOf(image, await loaders.availabilityByImageId.load(image.id), checker.enabled),
+    availabilityFor: async (image, { gpu }, { loaders, checker }) =>
+      availabilityFor(availabilityOf(image, await loaders.availabilityByImageId.load(image.id), checker.enabled), image, gpu),
   },
 };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager, In, SelectQueryBuilder } from 'typeorm';
 import { AuditChange, AuditOperation } from '../audit/audit-event.entity';
 import { diff, recordAudit } from '../audit/audit-trail';
 import { orderingOf, whereSearch } from '../common/list-query';
@@ -10,7 +10,7 @@ import { entities } from '../db/entity-rows';
 import { paginate, PageArgs } from '../db/keyset-pagination';
 import { scoped } from '../db/loader-helpers';
 import { inTransaction } from '../db/transaction';
-import { conflict, forbidden, notFound } from '../errors';
+import { badUserInput, conflict, forbidden, notFound, registryChecksOff } from '../errors';
 import type { ImageFilter, ImageOrder } from '../generated/graphql';
 import { assertGroupsExist } from '../groups/group.service';
 import type { AccessPolicy } from '../auth/access-policy';
@@ -22,9 +22,15 @@ import { Image } from './image.entity';
 import { CreateImageInput, UpdateImageInput } from './image.inputs';
 import { applyImagePatch, changedFields, typesRunnableOn } from './image.rules';
 import { forUpdate } from '../db/dialect';
+import { MAX_URL } from '../common/input-rules';
+import { parseImageReference, pinnedReference, withoutDigest } from '../registry/image-reference';
+import type { AvailabilityChecker } from './availability-checker';
+import { forgetAvailability } from './image-availability.store';
 
 const IMAGE_ALIAS = 'image';
 const AUDITED = ['name', 'displayName', 'description', 'type', 'url', 'urlForGpu', 'pullSecretId', 'global'] as const;
+/** A change to any of these makes the last registry check meaningless. */
+const CHECKED_FIELDS: (keyof Image)[] = ['url', 'urlForGpu', 'pullSecretId', 'type'];
 const LINKED_TO_GROUP = `${IMAGE_ALIAS}.id IN (SELECT link.imageId FROM image_group_links link WHERE link.groupId = :groupId)`;
 
 export class ImageService {
@@ -32,6 +38,7 @@ export class ImageService {
     private readonly dataSource: DataSource,
     private readonly loaders: Loaders,
     private readonly access: AccessPolicy,
+    private readonly checker: AvailabilityChecker,
   ) {}
 
   find(args: { id?: string | null; name?: string | null }): Promise<Image | null> {
@@ -57,13 +64,14 @@ export class ImageService {
       }
       if (filter?.pullSecretId != null) qb.andWhere(`${IMAGE_ALIAS}.pullSecretId = :pullSecretId`, { pullSecretId: filter.pullSecretId });
     }
+    if (filter?.availability != null) whereAvailabilityIn(qb, [...new Set(filter.availability)]);
     const connection = await paginate(qb, orderingOf(orderBy), page);
     this.prime(connection.nodes);
     return connection;
   }
 
   /** The images a group may use (global or linked) that can run on the instance, in display order. */
-  async launchable(groupId: string, gpu: boolean): Promise<Image[]> {
+  async launchable(groupId: string, gpu: boolean, onlyAvailable: boolean): Promise<Image[]> {
     const group = await this.loaders.groupById.load(groupId);
     if (!group || !this.access.isMemberOf(group)) {
       // A member learns nothing about groups that are not theirs, not even whether they exist.
@@ -71,20 +79,25 @@ export class ImageService {
       throw notFound('group', 'groupId', [groupId]);
     }
     // Every image a member's own group may use is visible to that member: no further scope needed.
-    const images = await entities(
-      this.dataSource
-        .getRepository(Image)
-        .createQueryBuilder(IMAGE_ALIAS)
-        .where(`(${IMAGE_ALIAS}.global = :global OR ${LINKED_TO_GROUP})`, { global: true, groupId })
-        .andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: typesRunnableOn(gpu) })
-        .orderBy(`${IMAGE_ALIAS}.displayName`, 'ASC')
-        .addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC'),
-    );
+    const qb = this.dataSource
+      .getRepository(Image)
+      .createQueryBuilder(IMAGE_ALIAS)
+      .where(`(${IMAGE_ALIAS}.global = :global OR ${LINKED_TO_GROUP})`, { global: true, groupId })
+      .andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: typesRunnableOn(gpu) });
+    if (onlyAvailable) {
+      // The state of the reference this instance would pull: the GPU url's only where there is one.
+      const state = gpu ? 'COALESCE(availability.gpuUrlState, availability.urlState)' : 'availability.urlState';
+      qb.andWhere(`${IMAGE_ALIAS}.id IN (SELECT availability.imageId FROM image_availability availability WHERE ${state} = :available)`, { available: 'AVAILABLE' });
+    }
+    const images = await entities(qb.orderBy(`${IMAGE_ALIAS}.displayName`, 'ASC').addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC'));
     this.prime(images);
     return images;
   }
 
   async create(input: CreateImageInput): Promise<Image> {
+    if (input.pinDigest) {
+      input = { ...input, ...(await this.pinned({ url: input.url, urlForGpu: input.urlForGpu ?? null, type: input.type ?? 'UNIVERSAL', pullSecretId: input.pullSecretId ?? null })) };
+    }
     const now = new Date();
     const blank = Object.assign(new Image(), {
       id: randomUUID(),
@@ -113,10 +126,13 @@ export class ImageService {
       await this.audit(m, 'CREATE', image, [...diff(AUDITED, null, image), ...groupChange], now);
     });
     this.prime([image]);
+    this.checker.enqueue([image.id]);
     return image;
   }
 
   async update(id: string, input: UpdateImageInput): Promise<Image> {
+    if (input.pinDigest) input = await this.withPinnedReferences(id, input);
+    let recheck = false;
     const image = await inTransaction(this.dataSource, async (m) => {
       const current = await this.lockedCurrent(m, id, 'id', input.expectedVersion);
       const next = applyImagePatch(current, input);
@@ -125,11 +141,57 @@ export class ImageService {
       if (changes.pullSecretId != null) await assertPullSecretExists(m, changes.pullSecretId, 'pullSecretId');
       const updated = await this.bumpVersion(m, current, next, changes, input.expectedVersion != null);
       await this.audit(m, 'UPDATE', current, diff(AUDITED, current, next), updated.updatedAt);
+      recheck = CHECKED_FIELDS.some((field) => field in changes);
+      // The last result was about other references or credentials: the image is UNCHECKED until checked again.
+      if (recheck) await forgetAvailability(m, { imageId: id });
       return updated;
     });
     this.forget(id);
     this.prime([image]);
+    if (recheck) this.checker.enqueue([id]);
     return image;
+  }
+
+  /** `checkImage`: asks the registry now and answers with the fresh availability. */
+  async check(id: string): Promise<Image> {
+    if (!this.checker.enabled) throw registryChecksOff('checkImage');
+    const found = isRecordId(id) && (await this.checker.checkNow(id, this.access.actor));
+    if (!found) throw notFound('image', 'id', [id]);
+    this.forget(id);
+    const image = await this.loaders.imageById.load(id);
+    if (!image) throw notFound('image', 'id', [id]);
+    return image;
+  }
+
+  /**
+   * The input with `url` and `urlForGpu` (new or current) pinned. The pin is resolved before the
+   * transaction, so the update is made conditional on the version it was resolved for.
+   */
+  private async withPinnedReferences(id: string, input: UpdateImageInput): Promise<UpdateImageInput> {
+    const current = isRecordId(id) ? await this.loaders.imageById.load(id) : null;
+    if (!current) throw notFound('image', 'id', [id]);
+    if (input.expectedVersion != null && input.expectedVersion !== current.version) throw staleVersion(input.expectedVersion, current.version);
+    const next = applyImagePatch(current, input);
+    return { ...input, ...(await this.pinned(next)), expectedVersion: input.expectedVersion ?? current.version };
+  }
+
+  /** The references resolved to digests with the secret's credentials; BAD_USER_INPUT on the field the registry does not have. */
+  private async pinned(image: Pick<Image, 'url' | 'urlForGpu' | 'type' | 'pullSecretId'>): Promise<{ url: string; urlForGpu?: string | null }> {
+    if (!this.checker.enabled) throw badUserInput([{ field: 'pinDigest', message: 'needs registry checks, which are off here (REGISTRY_CHECKS=off)' }]);
+    if (image.pullSecretId != null && !isRecordId(image.pullSecretId)) throw notFound('image pull secret', 'pullSecretId', [image.pullSecretId]);
+    const pin = async (field: 'url' | 'urlForGpu', reference: string): Promise<string> => {
+      const parsed = parseImageReference(reference, this.checker.defaultHost);
+      // A digest-only reference is pinned already; one with a tag is resolved from its tag.
+      if (parsed.tag === null) return reference;
+      const check = await this.checker.resolve(withoutDigest(reference), image.pullSecretId);
+      if (check.state !== 'AVAILABLE' || !check.digest) throw badUserInput([{ field, message: `cannot be pinned (${check.state}): ${check.message}` }]);
+      const pinned = pinnedReference(reference, check.digest);
+      if (pinned.length > MAX_URL) throw badUserInput([{ field, message: `pinned, it would be longer than ${MAX_URL} characters` }]);
+      return pinned;
+    };
+    const gpuReference = image.type === 'UNIVERSAL' ? image.urlForGpu : null;
+    const [url, urlForGpu] = await Promise.all([pin('url', image.url), gpuReference ? pin('urlForGpu', gpuReference) : undefined]);
+    return { url, ...(urlForGpu !== undefined ? { urlForGpu } : {}) };
   }
 
   async delete(id: string): Promise<string> {
@@ -223,6 +285,14 @@ function staleVersion(expected: number, actual?: number) {
     fields: [{ field: 'expectedVersion', message: `is stale: ${now}` }],
     ...(actual === undefined ? {} : { actualVersion: actual }),
   });
+}
+
+/** `image.availability IN (...)`; an image without a result is UNCHECKED. */
+function whereAvailabilityIn(qb: SelectQueryBuilder<Image>, states: string[]): void {
+  if (states.length === 0) return void qb.andWhere('1 = 0');
+  const checked = `${IMAGE_ALIAS}.id IN (SELECT filter_availability.imageId FROM image_availability filter_availability WHERE filter_availability.state IN (:...availabilityStates))`;
+  const never = `${IMAGE_ALIAS}.id NOT IN (SELECT never_availability.imageId FROM image_availability never_availability)`;
+  qb.andWhere(states.includes('UNCHECKED') ? `(${checked} OR ${never})` : checked, { availabilityStates: states });
 }
 
 function unique(ids: string[]): string[] {

@@ -15,6 +15,7 @@ export const pullSecretResolvers: Resolvers = {
     updateImagePullSecret: async (_, { id, input }, { services }) =>
       services.pullSecrets.update(id, await validateInput(UpdateImagePullSecretInput, input)),
     deleteImagePullSecret: (_, { id, detach }, { services }) => services.pullSecrets.delete(id, detach ?? false),
+    checkImagePullSecret: (_, { id }, { services }) => services.pullSecrets.check(id),
   },
   ImagePullSecret: {
     __resolveReference: (reference, { loaders }) => resolveReference(reference, { byId: loaders.pullSecretById, byName: loaders.pullSecretByName }),

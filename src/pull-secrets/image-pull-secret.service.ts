@@ -9,16 +9,21 @@ import { Connection } from '../db/connection';
 import { paginate, PageArgs } from '../db/keyset-pagination';
 import { inTransaction } from '../db/transaction';
 import { isRecordId } from '../db/record-id';
-import { conflict, notFound } from '../errors';
+import { conflict, notFound, registryChecksOff } from '../errors';
+import type { AvailabilityChecker } from '../images/availability-checker';
+import { forgetAvailability } from '../images/image-availability.store';
 import type { ImagePullSecretFilter, ImagePullSecretOrder } from '../generated/graphql';
 import { detachPullSecret, imagesUsingPullSecret } from '../images/image-relations';
 import type { Loaders } from '../loaders';
 import { ImagePullSecret } from './image-pull-secret.entity';
 import { CreateImagePullSecretInput, UpdateImagePullSecretInput } from './image-pull-secret.inputs';
 import { PasswordCipher } from './password-cipher';
+import type { LoginCheck } from '../registry/registry-checks';
 
 const EDITABLE = ['displayName', 'registryHost', 'username'] as const;
 const AUDITED = ['name', 'displayName', 'registryHost', 'username'] as const;
+/** A change to any of these makes the registry checks of the secret's images meaningless. */
+const CREDENTIAL_FIELDS = ['registryHost', 'username', 'password'];
 const PASSWORD_CHANGE = { field: 'password', oldValue: REDACTED, newValue: REDACTED };
 
 export class ImagePullSecretService {
@@ -27,6 +32,7 @@ export class ImagePullSecretService {
     private readonly loaders: Loaders,
     private readonly access: AccessPolicy,
     private readonly cipher: PasswordCipher,
+    private readonly checker: AvailabilityChecker,
   ) {}
 
   find(args: { id?: string | null; name?: string | null }): Promise<ImagePullSecret | null> {
@@ -67,6 +73,7 @@ export class ImagePullSecretService {
   }
 
   async update(id: string, input: UpdateImagePullSecretInput): Promise<ImagePullSecret> {
+    let credentialsChanged = false;
     const secret = await inTransaction(this.dataSource, async (m) => {
       const current = isRecordId(id) ? await m.findOneBy(ImagePullSecret, { id }) : null;
       if (!current) throw notFound('image pull secret', 'id', [id]);
@@ -93,9 +100,13 @@ export class ImagePullSecretService {
         },
       );
       await this.audit(m, [{ operation: 'UPDATE', entityType: 'IMAGE_PULL_SECRET', entity: current, changes }], next.updatedAt);
+      credentialsChanged = changes.some((change) => CREDENTIAL_FIELDS.includes(change.field));
+      // Checks made with the old credentials say nothing about the new ones.
+      if (credentialsChanged) await forgetAvailability(m, { pullSecretId: id });
       return next;
     });
     this.loaders.pullSecretById.clear(id).prime(id, secret);
+    if (credentialsChanged) await this.checker.enqueueUsersOf(id);
     return secret;
   }
 
@@ -104,7 +115,7 @@ export class ImagePullSecretService {
    * their reference in the same transaction.
    */
   async delete(id: string, detach: boolean): Promise<string> {
-    await inTransaction(this.dataSource, async (m) => {
+    const detached = await inTransaction(this.dataSource, async (m) => {
       const current = isRecordId(id) ? await m.findOneBy(ImagePullSecret, { id }) : null;
       if (!current) throw notFound('image pull secret', 'id', [id]);
       const users = await imagesUsingPullSecret(m, id);
@@ -115,7 +126,10 @@ export class ImagePullSecretService {
         });
       }
       const now = new Date();
-      if (users.length > 0) await detachPullSecret(m, id, now, this.access.actor);
+      if (users.length > 0) {
+        await forgetAvailability(m, { pullSecretId: id });
+        await detachPullSecret(m, id, now, this.access.actor);
+      }
       await m.delete(ImagePullSecret, { id });
       await this.audit(
         m,
@@ -130,11 +144,23 @@ export class ImagePullSecretService {
         ],
         now,
       );
+      return users.map((image) => image.id);
     });
+    // Without the secret they are pulled anonymously now: check that.
+    this.checker.enqueue(detached);
     this.loaders.pullSecretById.clear(id);
     this.loaders.imagesByPullSecretId.clear(id);
     this.loaders.imageById.clearAll();
     return id;
+  }
+
+  /** `checkImagePullSecret`: a login with the secret's credentials. */
+  async check(id: string): Promise<PullSecretCheck> {
+    if (!this.checker.enabled) throw registryChecksOff('checkImagePullSecret');
+    const secret = isRecordId(id) ? await this.loaders.pullSecretById.load(id) : null;
+    const login = secret ? await this.checker.checkLogin(id) : null;
+    if (!secret || !login) throw notFound('image pull secret', 'id', [id]);
+    return { ...login, secret };
   }
 
   /** The `.dockerconfigjson` document Kubernetes pull secrets hold; the read itself is audited. */
@@ -163,4 +189,24 @@ export class ImagePullSecretService {
 export async function assertPullSecretExists(manager: EntityManager, id: string, field: string): Promise<void> {
   const found = isRecordId(id) && (await manager.exists(ImagePullSecret, { where: { id } }));
   if (!found) throw notFound('image pull secret', field, [id]);
+}
+
+export interface PullCredentials {
+  registryHost: string;
+  username: string;
+  password: string;
+  /** Changes with every update of the secret: a registry check compares it before it writes. */
+  updatedAt: Date;
+}
+
+/** For registry checks: the secret's credentials, opened. Never to be logged or returned. */
+export async function pullCredentials(manager: EntityManager, cipher: PasswordCipher, id: string): Promise<PullCredentials | null> {
+  const secret = await manager.createQueryBuilder(ImagePullSecret, 'secret').addSelect('secret.password').where('secret.id = :id', { id }).getOne();
+  if (!secret) return null;
+  return { registryHost: secret.registryHost, username: secret.username, password: cipher.open(secret.id, secret.password ?? ''), updatedAt: secret.updatedAt };
+}
+
+/** What `checkImagePullSecret` answers: the registry's word on the credentials, with the secret. */
+export interface PullSecretCheck extends LoginCheck {
+  secret: ImagePullSecret;
 }

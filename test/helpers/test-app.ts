@@ -93,12 +93,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   await dataSource.runMigrations({ transaction: 'each' });
   // CI runs the whole suite once more with GRAPHQL_EXECUTION=graphql-js, the fallback engine.
   const engine = process.env.GRAPHQL_EXECUTION ? { GRAPHQL_EXECUTION: process.env.GRAPHQL_EXECUTION } : {};
-  const settings = { AUTH_JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, ...engine, ...options.env };
+  // Registry checks would reach for Docker Hub: only the tests that run their own registry turn them on.
+  const settings = { AUTH_JWT_SECRET: TEST_JWT_SECRET, SECRETS_KEY: TEST_SECRETS_KEY, REGISTRY_CHECKS: 'off', ...engine, ...options.env };
   const config = loadConfig(settings);
   const keys = resolveKeys(config);
   const mint = (claims: TokenClaims) => mintToken(new TextEncoder().encode(TEST_JWT_SECRET), config.auth, claims);
   const serve = (serverConfig: typeof config) =>
-    createServer({ port: 0, host: options.host ?? '127.0.0.1', graphiql: serverConfig.graphiql, graphql: serverConfig.graphql }, dataSource, {
+    createServer({ port: 0, host: options.host ?? '127.0.0.1', graphiql: serverConfig.graphiql, graphql: serverConfig.graphql, registry: serverConfig.registry }, dataSource, {
       verify: createTokenVerifier(serverConfig.auth, keys.signingSecret, logger),
       cipher: new PasswordCipher(keys.secretsKey, keys.previousSecretsKey),
       logger,
