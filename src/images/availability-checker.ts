@@ -123,16 +123,16 @@ export class AvailabilityChecker {
     return due.length;
   }
 
-  /** Stops the schedule, drops the queue and waits (a little) for checks in flight. */
+  /** Stops the schedule, drops the queue, cuts requests in flight short and waits (a little) for their checks. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     this.queued.clear();
+    await this.registry?.close({ abort: true });
     await withTimeout(Promise.allSettled([...this.running.values()]), STOP_WAIT_MS).catch((error: unknown) => {
       if (!(error instanceof TimeoutError)) throw error;
     });
     for (const wake of this.waiting.splice(0)) wake();
-    await this.registry?.close();
   }
 
   private async runQueued(id: string): Promise<void> {
@@ -159,6 +159,8 @@ export class AvailabilityChecker {
       check(inputs.image.url, inputs.previous?.checks.url),
       gpuReference ? check(gpuReference, inputs.previous?.checks.urlForGpu) : null,
     ]);
+    // Shutting down: the answers may be cut short, and the database is about to close.
+    if (this.stopped) return true;
     const written = await recordCheck(this.dataSource, inputs, { url, urlForGpu }, actor);
     this.logger.debug({ imageId, state: url.state, gpuState: urlForGpu?.state, written }, 'registry check done');
     return true;

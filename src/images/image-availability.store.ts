@@ -31,7 +31,7 @@ export async function readCheckInputs(dataSource: DataSource, cipher: PasswordCi
 /**
  * Stores a check's result, unless the image, its references or its secret changed while the
  * registry was being asked (that change cleared the old result and queued a check of its own).
- * A change of state is audited with the result, in one short transaction.
+ * A change of a known state is audited with the result, in one short transaction.
  */
 export async function recordCheck(dataSource: DataSource, inputs: CheckInputs, checks: AvailabilityChecks, actor: string): Promise<boolean> {
   return inTransaction(dataSource, async (m) => {
@@ -50,10 +50,12 @@ export async function recordCheck(dataSource: DataSource, inputs: CheckInputs, c
     };
     if (previous) await m.update(ImageAvailabilityRecord, { imageId: image.id }, record);
     else await m.insert(ImageAvailabilityRecord, record);
+    // Only a change of a known state is an event: the first result after a change was preceded by
+    // that change's own event, and would otherwise put a CHECK beside every create.
     const changes: AuditChange[] = [];
-    if ((previous?.urlState ?? 'UNCHECKED') !== record.urlState) changes.push({ field: 'availability.url', oldValue: previous?.urlState ?? 'UNCHECKED', newValue: record.urlState });
-    if ((previous?.gpuUrlState ?? null) !== gpuUrlState) {
-      changes.push({ field: 'availability.urlForGpu', oldValue: previous?.gpuUrlState ?? (gpuUrlState ? 'UNCHECKED' : null), newValue: gpuUrlState });
+    if (previous && previous.urlState !== record.urlState) changes.push({ field: 'availability.url', oldValue: previous.urlState, newValue: record.urlState });
+    if (previous?.gpuUrlState && gpuUrlState && previous.gpuUrlState !== gpuUrlState) {
+      changes.push({ field: 'availability.urlForGpu', oldValue: previous.gpuUrlState, newValue: gpuUrlState });
     }
     if (changes.length > 0) await recordAudit(m, actor, [{ operation: 'CHECK', entityType: 'IMAGE', entity: image, changes }], record.checkedAt);
     return true;

@@ -148,8 +148,9 @@ export class RegistryChecks {
     }
   }
 
-  close(): Promise<void> {
-    return this.http.close();
+  /** With `abort`, requests in flight fail at once (as UNREACHABLE) instead of being waited for. */
+  close(options: { abort?: boolean } = {}): Promise<void> {
+    return this.http.close(options);
   }
 
   /**

@@ -79,8 +79,8 @@ export class RegistryHttp {
     }
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  close({ abort = false }: { abort?: boolean } = {}): Promise<void> {
+    return abort ? this.agent.destroy() : this.agent.close();
   }
 
   private async once(req: HttpRequest): Promise<HttpAnswer> {
