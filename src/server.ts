@@ -115,7 +115,7 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
   const graphql = config.graphql ?? DEFAULT_GRAPHQL_CONFIG;
   const formatError = createFormatError((message) => logger.error(message));
   const schema = buildSchema();
-  const checker = new AvailabilityChecker(dataSource, options.cipher, config.registry ?? NO_REGISTRY_CHECKS, logger);
+  const checker = new AvailabilityChecker(dataSource, options.cipher, config.registry ?? NO_REGISTRY_CHECKS, logger, metrics);
   const apollo = new ApolloServer<Context>({
     ...(graphql.execution === 'jit' ? { gateway: jitGateway(schema, () => metrics.compiledOperations.inc()) } : { schema }),
     formatError: (formatted, error) => formatQueryLimitError(formatted, graphql.limits) ?? formatError(formatted, error),

@@ -456,6 +456,25 @@ suite('registry checks', () => {
     });
   });
 
+  describe('metrics', () => {
+    it('/metrics counts the references checked by state, and the backlog drains', async () => {
+      await token.push('library/counted', 'v1');
+      await checked((await create({ url: `${token.host}/library/counted:v1` })).id);
+      await checked((await create({ url: `${token.host}/library/counted:missing` })).id);
+      const metrics = async () => (await fetch(new URL('/metrics', app.url))).text();
+      const deadline = Date.now() + 10_000;
+      let text = await metrics();
+      while (!/^image_catalog_registry_check_backlog 0$/m.test(text)) {
+        if (Date.now() > deadline) throw new Error(`the backlog did not drain:\n${text.split('\n').filter((l) => l.includes('registry')).join('\n')}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        text = await metrics();
+      }
+      const count = (state: string) => Number(new RegExp(`^image_catalog_registry_checks_total\\{state="${state}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      for (const state of ['AVAILABLE', 'NOT_FOUND']) expect(count(state)).toBeGreaterThan(0);
+      expect(count('UNCHECKED')).toBe(0);
+    });
+  });
+
   describe('secrets', () => {
     it('no registry password appears in any answer, log line or audit event', async () => {
       const audit = await app.dataSource.query('SELECT changes FROM audit_events');

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { TimeoutError, withTimeout } from '../common/with-timeout';
 import type { RegistryConfig } from '../config';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import type { PasswordCipher } from '../pull-secrets/password-cipher';
 import { normalizeRegistryHost, parseImageReference } from '../registry/image-reference';
 import type { Credentials } from '../registry/registry-auth';
@@ -37,6 +38,7 @@ export class AvailabilityChecker {
     private readonly cipher: PasswordCipher,
     private readonly config: RegistryConfig,
     private readonly logger: Logger,
+    private readonly metrics?: Pick<Metrics, 'registryChecks' | 'registryCheckBacklog'>,
   ) {
     this.registry = config.checks ? new RegistryChecks(config) : null;
   }
@@ -73,6 +75,7 @@ export class AvailabilityChecker {
       this.queued.add(id);
       void this.runQueued(id);
     }
+    this.countBacklog();
   }
 
   /** After a secret's credentials changed: every image using it. */
@@ -146,6 +149,7 @@ export class AvailabilityChecker {
     this.running.delete(id);
     this.release();
     if (this.again.delete(id)) this.enqueue([id]);
+    this.countBacklog();
   }
 
   private async checkOne(imageId: string, actor: string): Promise<boolean> {
@@ -159,6 +163,7 @@ export class AvailabilityChecker {
       check(inputs.image.url, inputs.previous?.checks.url),
       gpuReference ? check(gpuReference, inputs.previous?.checks.urlForGpu) : null,
     ]);
+    for (const result of [url, urlForGpu]) if (result) this.metrics?.registryChecks.inc({ state: result.state });
     // Shutting down: the answers may be cut short, and the database is about to close.
     if (this.stopped) return true;
     const written = await recordCheck(this.dataSource, inputs, { url, urlForGpu }, actor);
@@ -179,6 +184,10 @@ export class AvailabilityChecker {
   private explain(result: ReferenceCheck, inputs: CheckInputs): ReferenceCheck {
     if (result.state !== 'UNAUTHORIZED' || !inputs.secret || this.credentialsFor(result.reference, inputs.secret)) return result;
     return { ...result, message: `${result.message} (the image's pull secret is for ${inputs.secret.registryHost}, so it was not sent here)` };
+  }
+
+  private countBacklog(): void {
+    this.metrics?.registryCheckBacklog.set(this.queued.size + this.running.size);
   }
 
   private requireRegistry(): RegistryChecks {

@@ -42,6 +42,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** References checked against their registries, by the state the check found. */
+  readonly registryChecks = new Counter({
+    name: 'image_catalog_registry_checks_total',
+    help: 'Image references checked against their registries, by resulting state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  /** Image checks queued or running: a queue that never drains means registries answer slower than images change. */
+  readonly registryCheckBacklog = new Gauge({
+    name: 'image_catalog_registry_check_backlog',
+    help: 'Image checks queued or running',
+    registers: [this.registry],
+  });
+
   /** `statements`: how many SQL statements the service has sent so far (its TypeORM logger counts them). */
   constructor(poolStats: () => PoolStats, statements: () => number = () => 0) {
     new Counter({
