@@ -5,6 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { freePort } from './free-port';
+import { terminate } from './terminate';
 
 const INSTALL_DB = '/usr/bin/mariadb-install-db';
 const MARIADBD = '/usr/sbin/mariadbd';
@@ -101,12 +102,7 @@ export async function startOwnMariaDb(): Promise<OwnMariaDb> {
   const stop = async () => {
     const server = child;
     if (!server || !running()) return;
-    const started = Date.now();
-    server.kill('SIGTERM');
-    const timer = setTimeout(() => server.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await exited;
-    clearTimeout(timer);
-    timings.stopMs = Date.now() - started;
+    timings.stopMs = await terminate(server, exited, STOP_TIMEOUT_MS);
   };
 
   try {

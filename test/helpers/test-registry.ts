@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { SignJWT } from 'jose';
 import { freePort } from './free-port';
+import { terminate } from './terminate';
 
 /**
  * Real CNCF distribution registries (Debian's docker-registry 2.8.2) of a test's own, on loopback,
@@ -514,12 +515,7 @@ async function startRegistry(dir: string, ca: TestCa, authConfig: string[], auth
   const stop = async () => {
     const server = child;
     if (!server || !running()) return;
-    const started = Date.now();
-    server.kill('SIGTERM');
-    const timer = setTimeout(() => server.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await exited;
-    clearTimeout(timer);
-    timings.stopMs = Date.now() - started;
+    timings.stopMs = await terminate(server, exited, STOP_TIMEOUT_MS);
   };
 
   const expectStatus = (reply: RegistryReply, expected: number, what: string) => {
