@@ -476,11 +476,12 @@ suite('registry checks', () => {
   });
 
   describe('secrets', () => {
-    it('no registry password appears in any answer, log line or audit event', async () => {
+    it('no registry password, in clear or as a Basic header, appears in any answer, log line or audit event', async () => {
       const audit = await app.dataSource.query('SELECT changes FROM audit_events');
       const everything = [...responses, ...app.logs.map((line) => JSON.stringify(line)), JSON.stringify(audit)].join('\n');
       expect(responses.length).toBeGreaterThan(20);
-      for (const password of PASSWORDS) expect(everything).not.toContain(password);
+      const basicForms = [BASIC_USER, TOKEN_USER].flatMap((user) => PASSWORDS.map((password) => Buffer.from(`${user}:${password}`).toString('base64')));
+      for (const secret of [...PASSWORDS, ...basicForms]) expect(everything).not.toContain(secret);
     });
   });
 

@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, RequestListener, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config';
 import { parseImageReference, pinnedReference } from '../src/registry/image-reference';
 import { NotAManifestError, parseManifest } from '../src/registry/manifest';
+import { RegistryChecks } from '../src/registry/registry-checks';
 import { parseChallenges } from '../src/registry/www-authenticate';
 
 describe('image references, read as Docker reads them', () => {
@@ -139,5 +141,69 @@ describe('registry settings', () => {
   ])('refuses %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('registries that try tricks (plain HTTP servers on loopback)', () => {
+  const servers: Server[] = [];
+  afterAll(() => Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve)))));
+
+  function listen(handler: RequestListener): Promise<string> {
+    return new Promise((resolve) => {
+      const server = createServer(handler);
+      servers.push(server);
+      server.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(server.address() as { port: number }).port}`));
+    });
+  }
+  const checksFor = (hosts: string[], timeoutMs = 2_000) => new RegistryChecks({ defaultHost: 'docker.io', timeoutMs, plainHttpHosts: new Set(hosts) });
+
+  it('a host the registry redirects to cannot get the credentials by naming a token service of its own', async () => {
+    const tokenRequests: (string | undefined)[] = [];
+    const elsewhere: string = await listen((req, res) => {
+      if (req.url?.startsWith('/token')) {
+        tokenRequests.push(req.headers.authorization);
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"t"}');
+      }
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${elsewhere}/token"` }).end();
+    });
+    const registry = await listen((req, res) => void res.writeHead(307, { location: `http://${elsewhere}${req.url}` }).end());
+    const checks = checksFor([registry, elsewhere]);
+    try {
+      expect(await checks.checkReference(`${registry}/team/app:1`, { username: 'alice', password: 'hunter2' })).toMatchObject({ state: 'UNAUTHORIZED' });
+      expect(tokenRequests).toEqual([]);
+    } finally {
+      await checks.close();
+    }
+  });
+
+  it('a Location that is not a URL is UNREACHABLE, not an exception', async () => {
+    const registry = await listen((_req, res) => void res.writeHead(302, { location: 'http://[::1' }).end());
+    const checks = checksFor([registry]);
+    try {
+      expect(await checks.checkReference(`${registry}/team/app:1`, null)).toMatchObject({ state: 'UNREACHABLE', message: expect.stringContaining('not a URL') });
+    } finally {
+      await checks.close();
+    }
+  });
+
+  it('a check has a deadline of its own: answers that each come just in time still end it', async () => {
+    const timeoutMs = 400;
+    let hops = 0;
+    const registry: string = await listen((req, res) => {
+      hops++;
+      setTimeout(() => res.writeHead(307, { location: `http://${registry}${req.url?.split('?')[0]}?hop=${hops}` }).end(), timeoutMs * 0.8);
+    });
+    const checks = checksFor([registry], timeoutMs);
+    try {
+      expect(await checks.checkReference(`${registry}/team/app:1`, null)).toMatchObject({ state: 'UNREACHABLE', message: expect.stringContaining('took longer than 3 × REGISTRY_TIMEOUT_MS') });
+      expect(hops).toBeLessThanOrEqual(4);
+    } finally {
+      await checks.close();
+    }
+  });
+
+  it('reads a megabyte of hostile WWW-Authenticate in linear time (a quadratic parser would not finish within the test timeout)', () => {
+    expect(parseChallenges(`Bearer realm="https://x/t",${' '.repeat(1_000_000)}@`)).toEqual([{ scheme: 'bearer', params: { realm: 'https://x/t' } }]);
+    expect(parseChallenges(`${', '.repeat(500_000)}Basic realm="r"`)).toEqual([{ scheme: 'basic', params: { realm: 'r' } }]);
   });
 });

@@ -37,7 +37,7 @@ export async function recordCheck(dataSource: DataSource, inputs: CheckInputs, c
   return inTransaction(dataSource, async (m) => {
     const image = await m.findOne(Image, { where: { id: inputs.image.id }, ...forUpdate(m.connection) });
     if (!image || !sameReferences(image, inputs)) return false;
-    if (image.pullSecretId && (await secretUpdatedAt(m, image.pullSecretId)) !== inputs.secret?.updatedAt.getTime()) return false;
+    if (image.pullSecretId && (await lockedSecretUpdatedAt(m, image.pullSecretId)) !== inputs.secret?.updatedAt.getTime()) return false;
     const previous = await m.findOneBy(ImageAvailabilityRecord, { imageId: image.id });
     const gpuUrlState = checks.urlForGpu?.state ?? null;
     const record: ImageAvailabilityRecord = {
@@ -97,7 +97,11 @@ function sameReferences(image: Image, inputs: CheckInputs): boolean {
   );
 }
 
-async function secretUpdatedAt(manager: EntityManager, id: string): Promise<number | undefined> {
-  const secret = await manager.findOne(ImagePullSecret, { where: { id }, select: { id: true, updatedAt: true } });
+/**
+ * Locked, so a secret update that has not committed yet is waited for: read plainly, its old
+ * `updatedAt` would let a result made with the old credentials in after the update cleared them.
+ */
+async function lockedSecretUpdatedAt(manager: EntityManager, id: string): Promise<number | undefined> {
+  const secret = await manager.findOne(ImagePullSecret, { where: { id }, select: { id: true, updatedAt: true }, ...forUpdate(manager.connection) });
   return secret?.updatedAt.getTime();
 }

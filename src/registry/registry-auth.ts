@@ -32,7 +32,9 @@ export class TokenCache {
 
   set(key: string, token: string, seconds: number): void {
     if (this.tokens.size >= TOKEN_CACHE_LIMIT) this.tokens.delete(this.tokens.keys().next().value as string);
-    this.tokens.set(key, { token, expiresAt: Date.now() + seconds * 1000 - TOKEN_MARGIN_MS });
+    // A short-lived token keeps half its life: the margin alone would expire it before its first use.
+    const margin = Math.min(TOKEN_MARGIN_MS, (seconds * 1000) / 2);
+    this.tokens.set(key, { token, expiresAt: Date.now() + seconds * 1000 - margin });
   }
 }
 
@@ -59,6 +61,7 @@ export class RegistrySession {
     private readonly origin: string,
     private readonly scope: string | null,
     private readonly credentials: Credentials | null,
+    private readonly deadline?: AbortSignal,
   ) {
     const cached = this.tokens.get(this.cacheKeyFor(origin));
     if (cached) this.authorization = `Bearer ${cached}`;
@@ -66,9 +69,11 @@ export class RegistrySession {
 
   /** The answer after at most one round of authentication; a 401 that remains is the caller's to judge. */
   async request(method: 'GET' | 'HEAD', path: string, accept: string): Promise<HttpAnswer> {
-    const send = () => this.http.send({ url: `${this.origin}${path}`, method, headers: this.headers(accept) });
+    const send = () => this.http.send({ url: `${this.origin}${path}`, method, headers: this.headers(accept), deadline: this.deadline });
     const answer = await send();
-    if (answer.status !== 401) return answer;
+    // Only the registry's own challenge is answered: a host it redirected to must not get to name
+    // a token service that the credentials would then be sent to.
+    if (answer.status !== 401 || new URL(answer.url).origin !== this.origin) return answer;
     const challenged = await this.answerChallenge(answer.headers['www-authenticate']);
     return challenged ? send() : answer;
   }
@@ -100,16 +105,13 @@ export class RegistrySession {
     if (service) url.searchParams.set('service', service);
     if (this.scope) url.searchParams.set('scope', this.scope);
     else if (this.credentials) url.searchParams.set('account', this.credentials.username);
-    const key = `${url.toString()}|${credentialsKey(this.credentials)}`;
-    const cached = this.tokens.get(key);
-    if (cached) return cached;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.credentials) {
       // Credentials travel to the token service only over TLS (or to a host declared plain).
       if (!this.http.maySendCredentials(url)) throw new AuthRefusedError(`the token service ${url.origin} is not HTTPS; the credentials were not sent (list it in REGISTRY_PLAIN_HTTP_HOSTS to allow it)`);
       headers.authorization = basicAuthorization(this.credentials);
     }
-    const answer = await this.http.send({ url: url.toString(), method: 'GET', headers });
+    const answer = await this.http.send({ url: url.toString(), method: 'GET', headers, deadline: this.deadline });
     if (answer.status === 401 || answer.status === 403) {
       throw new AuthRefusedError(this.credentials ? 'the token service refused the credentials' : 'the token service requires credentials');
     }
@@ -123,12 +125,15 @@ export class RegistrySession {
     const token = typeof body.token === 'string' && body.token ? body.token : typeof body.access_token === 'string' ? body.access_token : '';
     if (!token) throw new UnreachableError('the token service answered without a token');
     const seconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
-    this.tokens.set(key, token, seconds);
     this.tokens.set(this.cacheKeyFor(this.origin), token, seconds);
     return token;
   }
 
-  /** The last token for this registry, scope and credentials: later sessions skip the challenge round. */
+  /**
+   * The last token for this registry, scope and credentials: later sessions skip the challenge
+   * round. A challenge is always answered with a fresh token, so a token the registry stopped
+   * accepting is not tried twice.
+   */
   private cacheKeyFor(origin: string): string {
     return `${origin}|${this.scope ?? ''}|${credentialsKey(this.credentials)}`;
   }

@@ -1,5 +1,5 @@
 import { AuthRefusedError, basicAuthorization, Credentials, RegistrySession, TokenCache } from './registry-auth';
-import { RegistryHttp, RegistryHttpSettings, UnreachableError } from './registry-http';
+import { CHECK_DEADLINE_FACTOR, RegistryHttp, RegistryHttpSettings, UnreachableError } from './registry-http';
 import { MANIFEST_ACCEPT, NotAManifestError, parseManifest, sha256Digest } from './manifest';
 import { parseImageReference } from './image-reference';
 import { parseChallenges } from './www-authenticate';
@@ -80,7 +80,8 @@ export class RegistryChecks {
       ...found,
     });
     const target = ref.digest ?? (ref.tag as string);
-    const session = new RegistrySession(this.http, this.tokens, this.http.origin(ref.apiHost), `repository:${ref.repository}:pull`, credentials);
+    const deadline = AbortSignal.timeout(this.settings.timeoutMs * CHECK_DEADLINE_FACTOR);
+    const session = new RegistrySession(this.http, this.tokens, this.http.origin(ref.apiHost), `repository:${ref.repository}:pull`, credentials, deadline);
     const manifests = `/v2/${ref.repository}/manifests/`;
     try {
       const head = await session.request('HEAD', manifests + target, MANIFEST_ACCEPT);
@@ -101,19 +102,20 @@ export class RegistryChecks {
       if (manifest.kind === 'manifest') {
         return result('AVAILABLE', 'The registry has it', { digest: headerDigest ?? digest, mediaType: manifest.mediaType, compressedSize: manifest.compressedSize });
       }
-      const platforms = await Promise.all(
-        manifest.platforms.map(async (platform, index) => ({
-          ...platform,
-          compressedSize: index < MAX_PLATFORM_LOOKUPS ? await this.platformSize(session, manifests + platform.digest) : null,
-        })),
-      );
+      // One at a time: each answer may be megabytes, and the check's deadline bounds the whole walk.
+      const platforms: PlatformCheck[] = [];
+      for (const [index, platform] of manifest.platforms.entries()) {
+        platforms.push({ ...platform, compressedSize: index < MAX_PLATFORM_LOOKUPS ? await this.platformSize(session, manifests + platform.digest) : null });
+      }
       return result('AVAILABLE', `The registry has it: an index of ${platforms.length} platform(s)`, { digest: headerDigest ?? digest, mediaType: manifest.mediaType, platforms });
     } catch (error) {
       if (error instanceof NotFoundError) return result('NOT_FOUND', error.message);
       if (error instanceof AuthRefusedError) return result('UNAUTHORIZED', `${ref.registry}: ${error.message}`);
       if (error instanceof UnreachableError) return result('UNREACHABLE', `${ref.registry}: ${error.message}`);
       if (error instanceof NotAManifestError) return result('UNREACHABLE', `${ref.registry} answered something that is not an image manifest: ${error.message}`);
-      throw error;
+      // Whatever else a registry's answer provokes still ends as a result: a check that throws
+      // would leave the image UNCHECKED and come first in every recheck round.
+      return result('UNREACHABLE', `${ref.registry}: the check failed (${error instanceof Error ? error.name : typeof error})`);
     }
   }
 
@@ -126,25 +128,26 @@ export class RegistryChecks {
     const result = (state: LoginState, message: string): LoginCheck => ({ registryHost, state, message, checkedAt });
     const host = registryHost.toLowerCase() === 'docker.io' ? parseImageReference('x', 'docker.io').apiHost : registryHost;
     const url = `${this.http.origin(host)}/v2/`;
+    const deadline = AbortSignal.timeout(this.settings.timeoutMs * CHECK_DEADLINE_FACTOR);
     try {
-      const anonymous = await this.http.send({ url, method: 'GET', headers: { 'user-agent': 'image-catalog' } });
+      const anonymous = await this.http.send({ url, method: 'GET', headers: { 'user-agent': 'image-catalog' }, deadline });
       if (anonymous.status === 200) return result('NOT_REQUIRED', 'The registry lets anyone in at /v2/, so it cannot tell whether the credentials are right');
       if (anonymous.status !== 401) return result('UNREACHABLE', `${registryHost}: /v2/ answered HTTP ${anonymous.status}; is this a container registry?`);
       const challenges = parseChallenges(anonymous.headers['www-authenticate']);
       if (challenges.some((c) => c.scheme === 'bearer' && c.params.realm)) {
-        const session = new RegistrySession(this.http, this.tokens, this.http.origin(host), null, credentials);
+        const session = new RegistrySession(this.http, this.tokens, this.http.origin(host), null, credentials, deadline);
         const answer = await session.request('GET', '/v2/', 'application/json');
         return answer.status === 200 ? result('ACCEPTED', 'The registry accepted the credentials') : result('REJECTED', `The registry refused the token it issued (HTTP ${answer.status})`);
       }
       if (!challenges.some((c) => c.scheme === 'basic')) return result('UNREACHABLE', `${registryHost}: the registry asks for an authentication scheme this service does not speak`);
-      const basic = await this.http.send({ url, method: 'GET', headers: { 'user-agent': 'image-catalog', authorization: basicAuthorization(credentials) } });
+      const basic = await this.http.send({ url, method: 'GET', headers: { 'user-agent': 'image-catalog', authorization: basicAuthorization(credentials) }, deadline });
       if (basic.status === 200) return result('ACCEPTED', 'The registry accepted the credentials');
       if (basic.status === 401 || basic.status === 403) return result('REJECTED', 'The registry refused the credentials');
       return result('UNREACHABLE', `${registryHost}: /v2/ answered HTTP ${basic.status}`);
     } catch (error) {
       if (error instanceof AuthRefusedError) return result('REJECTED', `${registryHost}: ${error.message}`);
       if (error instanceof UnreachableError) return result('UNREACHABLE', `${registryHost}: ${error.message}`);
-      throw error;
+      return result('UNREACHABLE', `${registryHost}: the check failed (${error instanceof Error ? error.name : typeof error})`);
     }
   }
 

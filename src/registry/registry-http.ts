@@ -4,6 +4,12 @@ import { Agent, request } from 'undici';
 /** Manifests are small; a registry sending more is broken or hostile (the spec suggests 4 MiB as the cap). */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MAX_REDIRECTS = 3;
+/**
+ * A whole check (its redirects, token requests and platform lookups) gets this many request
+ * timeouts: each request has its own deadline, but a registry answering each just in time could
+ * otherwise hold a check, and a slot of the concurrency cap, for minutes.
+ */
+export const CHECK_DEADLINE_FACTOR = 3;
 
 export interface RegistryHttpSettings {
   /** Each request, from connecting to the last byte, must finish within this. */
@@ -29,6 +35,8 @@ export interface HttpRequest {
   url: string;
   method: 'GET' | 'HEAD';
   headers: Record<string, string>;
+  /** The deadline of the whole check the request belongs to, beside the request's own. */
+  deadline?: AbortSignal;
 }
 
 /**
@@ -71,7 +79,12 @@ export class RegistryHttp {
       const location = answer.headers.location;
       if (![301, 302, 303, 307, 308].includes(answer.status) || !location) return answer;
       if (hop >= MAX_REDIRECTS) throw new UnreachableError(`more than ${MAX_REDIRECTS} redirects`);
-      const next = new URL(location, url);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new UnreachableError('redirected to something that is not a URL');
+      }
       if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.settings.plainHttpHosts.has(next.host.toLowerCase()))) {
         throw new UnreachableError(`redirected to a ${next.protocol.replace(':', '')} URL, which is not followed`);
       }
@@ -84,7 +97,8 @@ export class RegistryHttp {
   }
 
   private async once(req: HttpRequest): Promise<HttpAnswer> {
-    const signal = AbortSignal.timeout(this.settings.timeoutMs);
+    const own = AbortSignal.timeout(this.settings.timeoutMs);
+    const signal = req.deadline ? AbortSignal.any([own, req.deadline]) : own;
     try {
       const response = await request(req.url, { method: req.method, headers: req.headers, dispatcher: this.agent, signal });
       const body = req.method === 'HEAD' ? Buffer.alloc(0) : await readCapped(response.body);
@@ -92,6 +106,7 @@ export class RegistryHttp {
       return { status: response.statusCode, headers: flatten(response.headers), body, url: req.url };
     } catch (error) {
       if (error instanceof UnreachableError) throw error;
+      if (req.deadline?.aborted) throw new UnreachableError(`the check took longer than ${CHECK_DEADLINE_FACTOR} × REGISTRY_TIMEOUT_MS`);
       throw new UnreachableError(describeNetworkError(error, this.settings.timeoutMs));
     }
   }

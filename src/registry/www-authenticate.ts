@@ -7,7 +7,9 @@ export interface Challenge {
 // A parameter is token=token or token="quoted string"; the quoted form may hold commas
 // (`scope="repository:a:pull,push"`), which is why the header cannot just be split on them.
 const PARAM = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*(?:,|$)/;
-const SCHEME = /^\s*,*\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s+|$)/;
+// One character class for the separators: `\s*,*\s*` backtracked quadratically on a long run of
+// spaces, and the header comes from whoever the registry is.
+const SCHEME = /^[\s,]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s+|$)/;
 
 /** Every challenge in the header; schemes in lower case. Unparseable rest is ignored. */
 export function parseChallenges(header: string | undefined | null): Challenge[] {
