@@ -62,7 +62,7 @@ const seed =
 // ---------------------------------------------------------------------------------------------
 // Operations. Only what the model can predict is selected.
 
-const IMAGE_FIELDS = 'id name displayName description type url urlForGpu global version gpuUrl: urlFor(gpu: true) pullSecret { id } groups { id }';
+const IMAGE_FIELDS = 'id name displayName description type url urlForGpu global enabled version gpuUrl: urlFor(gpu: true) pullSecret { id } groups { id }';
 const GROUP_FIELDS = 'id name displayName description';
 const SECRET_FIELDS = 'id name displayName registryHost username';
 
@@ -76,6 +76,7 @@ const CREATE_IMAGE_INPUT = gql.input(
     urlForGpu: gql.string(),
     pullSecretId: gql.id(),
     global: gql.boolean(),
+    enabled: gql.boolean(),
     groupIds: gql.list(gql.id(true)),
     pinDigest: gql.boolean(),
   },
@@ -90,6 +91,7 @@ const UPDATE_IMAGE_INPUT = gql.input(
     urlForGpu: gql.string(),
     pullSecretId: gql.id(),
     global: gql.boolean(),
+    enabled: gql.boolean(),
     expectedVersion: gql.int(),
     pinDigest: gql.boolean(),
   },
@@ -394,6 +396,7 @@ function imageAnswer(data: Record<string, unknown>, image: ModelImage): void {
       url: fields.url,
       urlForGpu: fields.urlForGpu,
       global: fields.global,
+      enabled: fields.enabled,
       version: fields.version,
       gpuUrl: fields.type === 'UNIVERSAL' && fields.urlForGpu ? fields.urlForGpu : fields.url,
       pullSecret: fields.pullSecretId,
@@ -419,6 +422,7 @@ function patchImage(current: ModelImage, input: Record<string, unknown>): ModelI
   if (has(input, 'url')) next.url = storedText(text(input, 'url'));
   if (has(input, 'pullSecretId')) next.pullSecretId = input.pullSecretId as string | null;
   if (input.global != null) next.global = input.global as boolean;
+  if (input.enabled != null) next.enabled = input.enabled as boolean;
   // Left out: unchanged; null or blank: none.
   let urlForGpu: string | null | undefined;
   if (has(input, 'urlForGpu')) urlForGpu = input.urlForGpu === null ? null : storedText(text(input, 'urlForGpu')) || null;
@@ -428,7 +432,7 @@ function patchImage(current: ModelImage, input: Record<string, unknown>): ModelI
   return next;
 }
 
-const IMAGE_COMPARED = ['displayName', 'description', 'type', 'url', 'urlForGpu', 'pullSecretId', 'global'] as const;
+const IMAGE_COMPARED = ['displayName', 'description', 'type', 'url', 'urlForGpu', 'pullSecretId', 'global', 'enabled'] as const;
 
 function validateImageFields(verdicts: Verdicts, input: Record<string, unknown>): void {
   if (typeof input.displayName === 'string') verdicts.add('displayName', displayNameValidity(input.displayName));
@@ -460,6 +464,7 @@ function predictCreateImage(model: CatalogModel, input: Record<string, unknown>)
     urlForGpu: null,
     pullSecretId: null,
     global: false,
+    enabled: true,
     version: 1,
     groupIds: new Set(unique(groupIds)),
   };
@@ -487,7 +492,7 @@ function predictCreateImage(model: CatalogModel, input: Record<string, unknown>)
 
 function predictUpdateImage(model: CatalogModel, id: string, input: Record<string, unknown>): Expectation {
   const verdicts = new Verdicts();
-  for (const field of ['displayName', 'type', 'url', 'global']) verdicts.notNull(input, field);
+  for (const field of ['displayName', 'type', 'url', 'global', 'enabled']) verdicts.notNull(input, field);
   validateImageFields(verdicts, input);
   const expected = input.expectedVersion;
   if (typeof expected === 'number' && expected < 1) verdicts.add('expectedVersion', 'invalid');
@@ -951,6 +956,7 @@ const createImage = (p: Palette) =>
             urlForGpu: p.optional(p.url, wrongForString),
             pullSecretId: p.optional(p.ref('secret'), wrongForId),
             global: p.optional(fc.boolean(), wrongForBoolean),
+            enabled: p.optional(fc.boolean(), wrongForBoolean),
             groupIds: p.optional(p.groupIds, wrongForId),
             // Only `false`: pinning needs a registry, which registry-checks.test.ts runs.
             pinDigest: p.optional(fc.constant(false), wrongForBoolean),
@@ -974,6 +980,7 @@ const updateImage = (p: Palette) =>
           urlForGpu: p.optional(p.url, wrongForString),
           pullSecretId: p.optional(p.ref('secret'), wrongForId),
           global: p.change(fc.boolean(), wrongForBoolean),
+          enabled: p.change(fc.boolean(), wrongForBoolean),
           expectedVersion: p.expectedVersion,
           pinDigest: p.optional(fc.constant(false), wrongForBoolean),
           bogus: p.unknownField,

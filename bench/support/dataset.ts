@@ -136,6 +136,7 @@ function generate(shape: DatasetShape, cipher: PasswordCipher, random: () => num
       urlForGpu: type === 'UNIVERSAL' ? `${repository}:${version}-cuda12` : null,
       pullSecretId: random() * 100 < shape.pullSecretPercent ? pick(secrets).id : null,
       global: random() * 100 < shape.globalPercent,
+      enabled: true,
       version: 1 + Math.floor(random() * 5),
       ...stamps(i),
     });

@@ -9,8 +9,8 @@ import { nameKey } from '../db/loader-helpers';
  * so a hidden record is never loaded, whichever relation or filter reaches for it.
  *
  * - Admins: everything.
- * - Members (any other verified caller): read-only; images that are global or linked to one of
- *   their groups; only their own groups; of a pull secret only id, name and displayName.
+ * - Members (any other verified caller): read-only; enabled images that are global or linked to
+ *   one of their groups; only their own groups; of a pull secret only id, name and displayName.
  */
 
 /** Fields only admins may resolve; '*' is every field of the type. */
@@ -67,13 +67,18 @@ export class AccessPolicy {
     };
   }
 
-  /** Images (under `alias`) the caller may use: global, or linked to one of the caller's groups. */
+  /** Disabled images are for admins only; undefined when the caller sees them too. */
+  enabledImages(alias: string): SqlCondition | undefined {
+    return this.caller.isAdmin ? undefined : { sql: `${alias}.enabled = :scopeEnabled`, params: { scopeEnabled: true } };
+  }
+
+  /** Images (under `alias`) the caller may use: enabled, and global or linked to one of the caller's groups. */
   visibleImages(alias: string): SqlCondition | undefined {
     const linked = this.visibleGroupId('scope_link.groupId');
     if (!linked) return undefined;
     return {
-      sql: `(${alias}.global = :scopeGlobal OR ${alias}.id IN (SELECT scope_link.imageId FROM image_group_links scope_link WHERE ${linked.sql}))`,
-      params: { ...linked.params, scopeGlobal: true },
+      sql: `${alias}.enabled = :scopeEnabled AND (${alias}.global = :scopeGlobal OR ${alias}.id IN (SELECT scope_link.imageId FROM image_group_links scope_link WHERE ${linked.sql}))`,
+      params: { ...linked.params, scopeGlobal: true, scopeEnabled: true },
     };
   }
 

@@ -108,6 +108,8 @@ export type CreateImageInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   /** Defaults to the name when absent or blank. */
   displayName?: InputMaybe<Scalars['String']['input']>;
+  /** Defaults to true; false registers the image disabled. */
+  enabled?: InputMaybe<Scalars['Boolean']['input']>;
   /** Defaults to false. */
   global?: InputMaybe<Scalars['Boolean']['input']>;
   /** Groups to link the image to; duplicates are ignored. */
@@ -218,6 +220,11 @@ export type Image = {
   description?: Maybe<Scalars['String']['output']>;
   /** Human-friendly name (1 to 100 characters); the name when none was given. */
   displayName: Scalars['String']['output'];
+  /**
+   * False when an admin disabled the image: it stays in the catalog for admins and keeps its groups, but
+   * `launchableImages` leaves it out (unless an admin asks with `includeDisabled`) and members no longer see it.
+   */
+  enabled: Scalars['Boolean']['output'];
   /** When true everyone may use the image; when false only the linked groups may. */
   global: Scalars['Boolean']['output'];
   /** The groups linked to this image, ordered by name. */
@@ -323,6 +330,8 @@ export type ImageEdge = {
 export type ImageFilter = {
   /** Only images whose `availability.state` is one of these. */
   availability?: InputMaybe<Array<ImageAvailabilityState>>;
+  /** Only enabled (true) or only disabled (false) images. */
+  enabled?: InputMaybe<Scalars['Boolean']['input']>;
   /** Only global (true) or only non-global (false) images. */
   global?: InputMaybe<Scalars['Boolean']['input']>;
   /** Only images linked to this group (global images not linked to it are not included). */
@@ -640,7 +649,8 @@ export type Query = {
    * Ordered by displayName, then name. An unknown group is a `NOT_FOUND` error for admins;
    * members may ask only for their own groups (`FORBIDDEN` otherwise).
    * Every image carries its `availabilityFor(gpu:)`, so a launcher can grey out those that cannot be
-   * pulled; `onlyAvailable: true` leaves out all but the AVAILABLE ones.
+   * pulled; `onlyAvailable: true` leaves out all but the AVAILABLE ones. Disabled images are left out;
+   * `includeDisabled: true` (admins only, `FORBIDDEN` for others) shows them too.
    */
   launchableImages: Array<Image>;
 };
@@ -720,6 +730,7 @@ export type QueryImagesArgs = {
 export type QueryLaunchableImagesArgs = {
   gpu: Scalars['Boolean']['input'];
   groupId: Scalars['ID']['input'];
+  includeDisabled?: InputMaybe<Scalars['Boolean']['input']>;
   onlyAvailable?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
@@ -743,6 +754,8 @@ export type UpdateImageInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   /** A blank value resets it to the name. */
   displayName?: InputMaybe<Scalars['String']['input']>;
+  /** Enable or disable the image (its groups are kept either way). */
+  enabled?: InputMaybe<Scalars['Boolean']['input']>;
   /** When given and not equal to the stored version, the update fails with CONFLICT and changes nothing. */
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   global?: InputMaybe<Scalars['Boolean']['input']>;
@@ -1033,6 +1046,7 @@ export type ImageResolvers<ContextType = Context, ParentType extends ResolversPa
   createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   global?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1154,7 +1168,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   imagePullSecret?: Resolver<Maybe<ResolversTypes['ImagePullSecret']>, ParentType, ContextType, Partial<QueryImagePullSecretArgs>>;
   imagePullSecrets?: Resolver<ResolversTypes['ImagePullSecretConnection'], ParentType, ContextType, Partial<QueryImagePullSecretsArgs>>;
   images?: Resolver<ResolversTypes['ImageConnection'], ParentType, ContextType, Partial<QueryImagesArgs>>;
-  launchableImages?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryLaunchableImagesArgs, 'gpu' | 'groupId' | 'onlyAvailable'>>;
+  launchableImages?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryLaunchableImagesArgs, 'gpu' | 'groupId' | 'includeDisabled' | 'onlyAvailable'>>;
 }>;
 
 export type Resolvers<ContextType = Context> = ResolversObject<{

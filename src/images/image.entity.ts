@@ -28,6 +28,10 @@ export class Image extends NamedEntity {
   @Column({ type: 'boolean' })
   global: boolean;
 
+  /** A disabled image stays in the catalog (and keeps its groups) but no launcher offers it. */
+  @Column({ type: 'boolean' })
+  enabled: boolean;
+
   @Column({ type: 'int' })
   version: number;
 }

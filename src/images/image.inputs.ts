@@ -51,6 +51,10 @@ export class CreateImageInput {
   global?: boolean | null;
 
   @IsOptional()
+  @IsBoolean()
+  enabled?: boolean | null;
+
+  @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_GROUPS_PER_CALL)
   @IsString({ each: true })
@@ -91,6 +95,10 @@ export class UpdateImageInput {
   @NotNullWhenGiven()
   @IsBoolean()
   global?: boolean;
+
+  @NotNullWhenGiven()
+  @IsBoolean()
+  enabled?: boolean;
 
   @IsOptional()
   @IsInt()

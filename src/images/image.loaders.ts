@@ -10,14 +10,14 @@ import { Image } from './image.entity';
 export function createImageLoaders(dataSource: DataSource, access: AccessPolicy) {
   const images = dataSource.getRepository(Image);
   const { byId: imageById, byName: imageByName } = lookupLoaders(images, (alias) => access.visibleImages(alias));
-  // A member reaches only their own groups, and every image linked to one of them is visible.
+  // A member reaches only their own groups, and every enabled image linked to one of them is visible.
   const imagesByGroupId = new DataLoader<string, Image[]>(async (groupIds) => {
     const qb = images
       .createQueryBuilder('image')
       .innerJoin(ImageGroupLink, 'link', 'link.imageId = image.id')
       .addSelect('link.groupId', 'link_groupId')
       .where('link.groupId IN (:...groupIds)', { groupIds: [...groupIds] });
-    const rows = await entityRows(scoped(qb, access.visibleGroupId('link.groupId')).orderBy('image.name', 'ASC'));
+    const rows = await entityRows(scoped(scoped(qb, access.visibleGroupId('link.groupId')), access.enabledImages('image')).orderBy('image.name', 'ASC'));
     return manyByKey(groupIds, rows, (row) => row.raw.link_groupId as string).map((list) => list.map((row) => row.entity));
   });
   const imagesByPullSecretId = new DataLoader<string, Image[]>(async (secretIds) => {

@@ -9,7 +9,8 @@ export const imageResolvers: Resolvers = {
   Query: {
     image: (_, args, { services }) => services.images.find(args),
     images: (_, { filter, orderBy, ...page }, { services }) => services.images.list(filter, orderBy, page),
-    launchableImages: (_, { groupId, gpu, onlyAvailable }, { services }) => services.images.launchable(groupId, gpu, onlyAvailable ?? false),
+    launchableImages: (_, { groupId, gpu, onlyAvailable, includeDisabled }, { services }) =>
+      services.images.launchable(groupId, gpu, { onlyAvailable: onlyAvailable ?? false, includeDisabled: includeDisabled ?? false }),
   },
   Mutation: {
     createImage: async (_, { input }, { services }) => services.images.create(await validateInput(CreateImageInput, input)),

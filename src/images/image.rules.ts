@@ -11,6 +11,7 @@ export interface ImagePatch {
   urlForGpu?: string | null;
   pullSecretId?: string | null;
   global?: boolean | null;
+  enabled?: boolean | null;
 }
 
 /**
@@ -26,6 +27,7 @@ export function applyImagePatch(current: Image, patch: ImagePatch): Image {
   if (patch.url !== undefined) next.url = patch.url;
   if (patch.pullSecretId !== undefined) next.pullSecretId = patch.pullSecretId;
   if (patch.global != null) next.global = patch.global;
+  if (patch.enabled != null) next.enabled = patch.enabled;
   if (patch.urlForGpu != null && next.type !== 'UNIVERSAL') {
     throw badUserInput([{ field: 'urlForGpu', message: `only UNIVERSAL images have a urlForGpu; this image is ${next.type}` }]);
   }
@@ -44,7 +46,7 @@ export function typesRunnableOn(gpu: boolean): ImageType[] {
   return gpu ? ['CPU', 'GPU', 'UNIVERSAL'] : ['CPU', 'UNIVERSAL'];
 }
 
-const COMPARED: (keyof Image)[] = ['displayName', 'description', 'type', 'url', 'urlForGpu', 'pullSecretId', 'global'];
+const COMPARED: (keyof Image)[] = ['displayName', 'description', 'type', 'url', 'urlForGpu', 'pullSecretId', 'global', 'enabled'];
 
 export function changedFields(before: Image, after: Image): Partial<Image> {
   const changes: Partial<Image> = {};

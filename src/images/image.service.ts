@@ -28,7 +28,7 @@ import type { AvailabilityChecker } from './availability-checker';
 import { forgetAvailability } from './image-availability.store';
 
 const IMAGE_ALIAS = 'image';
-const AUDITED = ['name', 'displayName', 'description', 'type', 'url', 'urlForGpu', 'pullSecretId', 'global'] as const;
+const AUDITED = ['name', 'displayName', 'description', 'type', 'url', 'urlForGpu', 'pullSecretId', 'global', 'enabled'] as const;
 /** A change to any of these makes the last registry check meaningless. */
 const CHECKED_FIELDS: (keyof Image)[] = ['url', 'urlForGpu', 'pullSecretId', 'type'];
 const LINKED_TO_GROUP = `${IMAGE_ALIAS}.id IN (SELECT link.imageId FROM image_group_links link WHERE link.groupId = :groupId)`;
@@ -54,6 +54,7 @@ export class ImageService {
       else qb.andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: [...new Set(filter.types)] });
     }
     if (filter?.global != null) qb.andWhere(`${IMAGE_ALIAS}.global = :global`, { global: filter.global });
+    if (filter?.enabled != null) qb.andWhere(`${IMAGE_ALIAS}.enabled = :enabledFilter`, { enabledFilter: filter.enabled });
     if ([filter?.groupId, filter?.pullSecretId].some((id) => id != null && !isRecordId(id))) {
       qb.andWhere('1 = 0');
     } else {
@@ -71,7 +72,8 @@ export class ImageService {
   }
 
   /** The images a group may use (global or linked) that can run on the instance, in display order. */
-  async launchable(groupId: string, gpu: boolean, onlyAvailable: boolean): Promise<Image[]> {
+  async launchable(groupId: string, gpu: boolean, options: { onlyAvailable: boolean; includeDisabled: boolean }): Promise<Image[]> {
+    if (options.includeDisabled && !this.access.isAdmin) throw forbidden('includeDisabled is for admins only', 'includeDisabled');
     const group = await this.loaders.groupById.load(groupId);
     if (!group || !this.access.isMemberOf(group)) {
       // A member learns nothing about groups that are not theirs, not even whether they exist.
@@ -84,7 +86,8 @@ export class ImageService {
       .createQueryBuilder(IMAGE_ALIAS)
       .where(`(${IMAGE_ALIAS}.global = :global OR ${LINKED_TO_GROUP})`, { global: true, groupId })
       .andWhere(`${IMAGE_ALIAS}.type IN (:...types)`, { types: typesRunnableOn(gpu) });
-    if (onlyAvailable) {
+    if (!options.includeDisabled) qb.andWhere(`${IMAGE_ALIAS}.enabled = :enabled`, { enabled: true });
+    if (options.onlyAvailable) {
       // The state of the reference this instance would pull: the GPU url's only where there is one.
       const state = gpu ? 'COALESCE(availability.gpuUrlState, availability.urlState)' : 'availability.urlState';
       qb.andWhere(`${IMAGE_ALIAS}.id IN (SELECT availability.imageId FROM image_availability availability WHERE ${state} = :available)`, { available: 'AVAILABLE' });
@@ -109,6 +112,7 @@ export class ImageService {
       urlForGpu: null,
       pullSecretId: null,
       global: false,
+      enabled: true,
       version: 1,
       createdAt: now,
       updatedAt: now,

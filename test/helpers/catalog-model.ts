@@ -19,6 +19,7 @@ export interface ModelImage {
   urlForGpu: string | null;
   pullSecretId: string | null;
   global: boolean;
+  enabled: boolean;
   version: number;
   groupIds: Set<string>;
 }
@@ -338,7 +339,7 @@ interface Snapshot {
 async function snapshot(app: TestApp): Promise<Snapshot> {
   const q = (sql: string) => app.dataSource.query(sql) as Promise<Record<string, unknown>[]>;
   const [images, groups, secrets, links, audit] = await Promise.all([
-    q('SELECT id, name, displayName, description, type, url, urlForGpu, pullSecretId, global, version FROM images'),
+    q('SELECT id, name, displayName, description, type, url, urlForGpu, pullSecretId, global, enabled, version FROM images'),
     q('SELECT id, name, displayName, description FROM user_groups'),
     q('SELECT id, name, displayName, registryHost, username FROM image_pull_secrets'),
     q('SELECT imageId, groupId FROM image_group_links'),
@@ -364,7 +365,7 @@ export function canonical(value: unknown): string {
 export async function checkDatabase(app: TestApp, model: CatalogModel): Promise<void> {
   const db = await snapshot(app);
   const images = db.images
-    .map((row): Record<string, unknown> => ({ ...row, global: Boolean(Number(row.global)), version: Number(row.version) }))
+    .map((row): Record<string, unknown> => ({ ...row, global: Boolean(Number(row.global)), enabled: Boolean(Number(row.enabled)), version: Number(row.version) }))
     .sort(byId);
   const expectedImages = [...model.images.values()]
     .map(({ groupIds: _groups, ...image }) => image)
