@@ -87,6 +87,29 @@ describe('migrations', () => {
     expect((await runPendingMigrations(dataSource)).length).toBe(migrations.length);
   });
 
+  it('folds the text of the records that exist when the text keys arrive, and keeps SQLite\'s NOCASE on the rebuilt tables', async () => {
+    const dataSource = await connect();
+    await runPendingMigrations(dataSource);
+    await dataSource.undoLastMigration({ transaction: 'each' });
+    // Raw SQL: booleans and instants as both drivers bind them.
+    const now = '2026-01-01 00:00:00.000';
+    await dataSource.query('INSERT INTO user_groups (id, name, displayName, description, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?)', [
+      '00000000-0000-4000-8000-000000000001', 'Data_Science', 'Ärzte Team', 'Straße', now, now,
+    ]);
+    await dataSource.query(
+      'INSERT INTO images (id, name, displayName, description, type, url, urlForGpu, pullSecretId, global, enabled, version, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?)',
+      ['00000000-0000-4000-8000-000000000002', 'tf-2', 'Ünïcödé', 'Für İstanbul', 'CPU', 'lab/tf:2', 0, 1, 1, now, now],
+    );
+    await runPendingMigrations(dataSource);
+    const [group] = await dataSource.query('SELECT nameKey, displayNameKey, searchText FROM user_groups');
+    expect(group).toEqual({ nameKey: 'data_science', displayNameKey: 'arzte team', searchText: 'data_science\narzte team' });
+    const [image] = await dataSource.query('SELECT displayNameKey, searchText FROM images');
+    expect(image).toEqual({ displayNameKey: 'unicode', searchText: 'tf-2\nunicode\nfur istanbul' });
+    // Names still compare ignoring case after SQLite rebuilt the table.
+    const [{ n }] = await dataSource.query("SELECT COUNT(*) AS n FROM user_groups WHERE name = 'data_science'");
+    expect(Number(n)).toBe(1);
+  });
+
   (onMysql() ? it : it.skip)('let replicas that start together take turns: each migration runs once', async () => {
     const replicas = await Promise.all([connect(), connect(), connect()]);
     const applied = await Promise.all(replicas.map((dataSource) => runPendingMigrations(dataSource)));

@@ -170,7 +170,7 @@ describe('images pagination', () => {
     // Identifiers are quoted with ` on MySQL and " on SQLite.
     expect(byName).toMatch(/WHERE [`"]\w+[`"]\.[`"]name[`"] > \? ORDER BY [`"]\w+[`"]\.[`"]name[`"] ASC LIMIT/);
     const byDisplayName = (await app.countStatements(() => page({ first: 3, orderBy: { field: 'DISPLAY_NAME', direction: 'ASC' } }))).statements.find((sql) => /ORDER BY/.test(sql)) ?? '';
-    expect(byDisplayName).toMatch(/ORDER BY [`"]\w+[`"]\.[`"]displayName[`"] ASC, [`"]\w+[`"]\.[`"]id[`"] ASC LIMIT/);
+    expect(byDisplayName).toMatch(/ORDER BY [`"]\w+[`"]\.[`"]displayNameKey[`"] ASC, [`"]\w+[`"]\.[`"]id[`"] ASC LIMIT/);
   });
 });
 

@@ -4,7 +4,9 @@ import { DataSource, EntityManager, ObjectLiteral, EntityTarget } from 'typeorm'
 import type { DatabaseConfig } from '../../src/config';
 import { createDataSource } from '../../src/db/data-source';
 import type { ImageType } from '../../src/generated/graphql';
+import { SEARCHABLE, textKeys } from '../../src/common/text-keys';
 import { Group } from '../../src/groups/group.entity';
+import { groupKeys } from '../../src/groups/group.service';
 import { ImageGroupLink } from '../../src/images/image-group-link.entity';
 import { Image } from '../../src/images/image.entity';
 import { ImagePullSecret } from '../../src/pull-secrets/image-pull-secret.entity';
@@ -111,12 +113,14 @@ function generate(shape: DatasetShape, cipher: PasswordCipher, random: () => num
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
   const groups = Array.from({ length: shape.groups }, (_, i) => {
     const name = `${TEAMS[i % TEAMS.length]}-team-${String(i).padStart(3, '0')}`;
-    return Object.assign(new Group(), { id: randomUUID(), name, displayName: `Team ${TEAMS[i % TEAMS.length]} ${i}`, description: `Researchers of the ${TEAMS[i % TEAMS.length]} lab, unit ${i}`, ...stamps(i) });
+    const group = Object.assign(new Group(), { id: randomUUID(), name, displayName: `Team ${TEAMS[i % TEAMS.length]} ${i}`, description: `Researchers of the ${TEAMS[i % TEAMS.length]} lab, unit ${i}`, ...stamps(i) });
+    return Object.assign(group, groupKeys(group));
   });
   const secrets = Array.from({ length: shape.pullSecrets }, (_, i) => {
     const id = randomUUID();
     const name = `registry-${String(i).padStart(2, '0')}`;
-    return Object.assign(new ImagePullSecret(), { id, name, displayName: `Registry ${i}`, registryHost: `registry${i}.example.com`, username: `robot$bench-${i}`, password: cipher.seal(id, `Passw0rd-${i}-${random().toString(36).slice(2)}`), ...stamps(i) });
+    const secret = Object.assign(new ImagePullSecret(), { id, name, displayName: `Registry ${i}`, registryHost: `registry${i}.example.com`, username: `robot$bench-${i}`, password: cipher.seal(id, `Passw0rd-${i}-${random().toString(36).slice(2)}`), ...stamps(i) });
+    return Object.assign(secret, textKeys(secret, SEARCHABLE.image_pull_secrets));
   });
   const images = Array.from({ length: shape.images }, (_, i) => {
     const framework = pick(FRAMEWORKS);
@@ -126,7 +130,7 @@ function generate(shape: DatasetShape, cipher: PasswordCipher, random: () => num
     const name = `${framework}-${variant}-${version.replace(/\./g, '-')}-${String(i).padStart(5, '0')}`;
     const repository = `registry${i % shape.pullSecrets}.example.com/${pick(TEAMS)}/${framework}-${variant}`;
     const description = Array.from({ length: 8 + Math.floor(random() * 20) }, () => pick(WORDS)).join(' ');
-    return Object.assign(new Image(), {
+    const image = Object.assign(new Image(), {
       id: randomUUID(),
       name,
       displayName: `${framework[0].toUpperCase()}${framework.slice(1)} ${variant} ${version}`,
@@ -140,6 +144,7 @@ function generate(shape: DatasetShape, cipher: PasswordCipher, random: () => num
       version: 1 + Math.floor(random() * 5),
       ...stamps(i),
     });
+    return Object.assign(image, textKeys(image, SEARCHABLE.images));
   });
   const links: ImageGroupLink[] = [];
   const linked = new Map<string, Set<string>>();

@@ -29,4 +29,12 @@ export abstract class NamedEntity extends BaseEntity {
 
   @Column({ type: 'varchar', length: 100 })
   displayName: string;
+
+  /** The display name folded (common/text-keys.ts): lists ordered by display name sort by it. */
+  @Column({ type: 'varchar', length: 400 })
+  displayNameKey: string;
+
+  // Only searches read it (common/text-keys.ts); select: false keeps it out of every ordinary read.
+  @Column({ type: 'text', select: false })
+  searchText?: string;
 }

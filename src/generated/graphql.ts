@@ -182,7 +182,7 @@ export type GroupEdge = {
 };
 
 export type GroupFilter = {
-  /** Case-insensitive substring of the name or displayName. */
+  /** A substring of the name or displayName, ignoring case and accents for all of Unicode (see the README's "How text compares"). */
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -194,6 +194,7 @@ export type GroupOrder = {
 
 export type GroupOrderField =
   | 'CREATED_AT'
+  /** By displayName ignoring case and accents, then by id. */
   | 'DISPLAY_NAME'
   | 'NAME'
   | 'UPDATED_AT';
@@ -338,7 +339,11 @@ export type ImageFilter = {
   groupId?: InputMaybe<Scalars['ID']['input']>;
   /** Only images that use this pull secret. */
   pullSecretId?: InputMaybe<Scalars['ID']['input']>;
-  /** Case-insensitive substring of the name, displayName or description. */
+  /**
+   * A substring of the name, displayName or description, ignoring case and accents for all of Unicode
+   * (`arzte` finds `Ärzte`, `strasse` finds `Straße`), the same on every database (see the README's
+   * "How text compares").
+   */
   search?: InputMaybe<Scalars['String']['input']>;
   /** Only images of these types. */
   types?: InputMaybe<Array<ImageType>>;
@@ -352,6 +357,7 @@ export type ImageOrder = {
 
 export type ImageOrderField =
   | 'CREATED_AT'
+  /** By displayName ignoring case and accents, then by id. */
   | 'DISPLAY_NAME'
   | 'NAME'
   | 'UPDATED_AT';
@@ -435,7 +441,7 @@ export type ImagePullSecretEdge = {
 };
 
 export type ImagePullSecretFilter = {
-  /** Case-insensitive substring of the name or displayName. */
+  /** A substring of the name or displayName, ignoring case and accents for all of Unicode (see the README's "How text compares"). */
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -447,6 +453,7 @@ export type ImagePullSecretOrder = {
 
 export type ImagePullSecretOrderField =
   | 'CREATED_AT'
+  /** By displayName ignoring case and accents, then by id. */
   | 'DISPLAY_NAME'
   | 'NAME'
   | 'UPDATED_AT';
@@ -646,7 +653,7 @@ export type Query = {
    * The images the given group may use (global images and images linked to the group)
    * that can run on an instance with (`gpu: true`) or without (`gpu: false`) a GPU.
    * Without a GPU only `CPU` and `UNIVERSAL` images run; with a GPU all three types do.
-   * Ordered by displayName, then name. An unknown group is a `NOT_FOUND` error for admins;
+   * Ordered by displayName (ignoring case and accents), then name. An unknown group is a `NOT_FOUND` error for admins;
    * members may ask only for their own groups (`FORBIDDEN` otherwise).
    * Every image carries its `availabilityFor(gpu:)`, so a launcher can grey out those that cannot be
    * pulled; `onlyAvailable: true` leaves out all but the AVAILABLE ones. Disabled images are left out;

@@ -15,7 +15,7 @@ export function createGroupLoaders(dataSource: DataSource, access: AccessPolicy)
       .innerJoin(ImageGroupLink, 'link', 'link.groupId = grp.id')
       .addSelect('link.imageId', 'link_imageId')
       .where('link.imageId IN (:...imageIds)', { imageIds: [...imageIds] });
-    const rows = await entityRows(scoped(qb, access.visibleGroupId('link.groupId')).orderBy('grp.name', 'ASC'));
+    const rows = await entityRows(scoped(qb, access.visibleGroupId('link.groupId')).orderBy('grp.nameKey', 'ASC'));
     return manyByKey(imageIds, rows, (row) => row.raw.link_imageId as string).map((list) => list.map((row) => row.entity));
   });
   return { groupById, groupByName, groupsByImageId };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { orderingOf, whereSearch } from '../common/list-query';
 import { displayNameOr } from '../common/input-rules';
+import { SEARCHABLE, textKeys } from '../common/text-keys';
 import { findByIdOrName } from '../common/lookup';
 import { Connection } from '../db/connection';
 import { paginate, PageArgs } from '../db/keyset-pagination';
@@ -20,6 +21,11 @@ import { forUpdate, isSqlite } from '../db/dialect';
 
 const AUDITED = ['name', 'displayName', 'description'] as const;
 
+/** A group's folded keys (common/text-keys.ts): its name's for ordering by name, its text's for the rest. */
+export function groupKeys(group: Pick<Group, 'name' | 'displayName' | 'description'>): Pick<Group, 'nameKey' | 'displayNameKey' | 'searchText'> {
+  return { nameKey: group.name.toLowerCase(), ...textKeys(group, SEARCHABLE.user_groups) };
+}
+
 export class GroupService {
   constructor(
     private readonly dataSource: DataSource,
@@ -33,8 +39,8 @@ export class GroupService {
 
   async list(filter: GroupFilter | null | undefined, orderBy: GroupOrder | null | undefined, page: PageArgs): Promise<Connection<Group>> {
     const qb = scoped(this.dataSource.getRepository(Group).createQueryBuilder('grp'), this.access.visibleGroups('grp'));
-    whereSearch(qb, ['name', 'displayName'], filter?.search);
-    const connection = await paginate(qb, orderingOf(orderBy), page);
+    whereSearch(qb, filter?.search);
+    const connection = await paginate(qb, orderingOf(orderBy, 'nameKey'), page);
     for (const group of connection.nodes) this.loaders.groupById.prime(group.id, group);
     return connection;
   }
@@ -51,6 +57,7 @@ export class GroupService {
       createdBy: this.access.actor,
       updatedBy: this.access.actor,
     });
+    Object.assign(group, groupKeys(group));
     await inTransaction(this.dataSource, async (m) => {
       await m.insert(Group, group);
       await recordAudit(m, this.access.actor, [{ operation: 'CREATE', entityType: 'GROUP', entity: group, changes: diff(AUDITED, null, group) }], now);
@@ -70,7 +77,9 @@ export class GroupService {
       if (changes.length === 0) return current;
       next.updatedAt = new Date();
       next.updatedBy = this.access.actor;
-      await m.update(Group, { id }, { displayName: next.displayName, description: next.description, updatedAt: next.updatedAt, updatedBy: next.updatedBy });
+      Object.assign(next, groupKeys(next));
+      const { displayNameKey, searchText } = next;
+      await m.update(Group, { id }, { displayName: next.displayName, description: next.description, displayNameKey, searchText, updatedAt: next.updatedAt, updatedBy: next.updatedBy });
       await recordAudit(m, this.access.actor, [{ operation: 'UPDATE', entityType: 'GROUP', entity: current, changes }], next.updatedAt);
       return Object.assign(new Group(), next);
     });

@@ -23,6 +23,7 @@ import { CreateImageInput, UpdateImageInput } from './image.inputs';
 import { applyImagePatch, changedFields, typesRunnableOn } from './image.rules';
 import { forUpdate } from '../db/dialect';
 import { MAX_URL } from '../common/input-rules';
+import { SEARCHABLE, textKeys } from '../common/text-keys';
 import { parseImageReference, pinnedReference, withoutDigest } from '../registry/image-reference';
 import type { AvailabilityChecker } from './availability-checker';
 import { forgetAvailability } from './image-availability.store';
@@ -47,7 +48,7 @@ export class ImageService {
 
   async list(filter: ImageFilter | null | undefined, orderBy: ImageOrder | null | undefined, page: PageArgs): Promise<Connection<Image>> {
     const qb = scoped(this.dataSource.getRepository(Image).createQueryBuilder(IMAGE_ALIAS), this.access.visibleImages(IMAGE_ALIAS));
-    whereSearch(qb, ['name', 'displayName', 'description'], filter?.search);
+    whereSearch(qb, filter?.search);
     if (filter?.types != null) {
       if (filter.types.length === 0) qb.andWhere('1 = 0');
       // Deduplicated: a list of 40,000 "CPU"s would exceed SQLite's limit on bound parameters.
@@ -92,7 +93,7 @@ export class ImageService {
       const state = gpu ? 'COALESCE(availability.gpuUrlState, availability.urlState)' : 'availability.urlState';
       qb.andWhere(`${IMAGE_ALIAS}.id IN (SELECT availability.imageId FROM image_availability availability WHERE ${state} = :available)`, { available: 'AVAILABLE' });
     }
-    const images = await entities(qb.orderBy(`${IMAGE_ALIAS}.displayName`, 'ASC').addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC'));
+    const images = await entities(qb.orderBy(`${IMAGE_ALIAS}.displayNameKey`, 'ASC').addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC'));
     this.prime(images);
     return images;
   }
@@ -120,6 +121,7 @@ export class ImageService {
       updatedBy: this.access.actor,
     });
     const image = applyImagePatch(blank, input);
+    Object.assign(image, textKeys(image, SEARCHABLE.images));
     const groupIds = unique(input.groupIds ?? []);
     await inTransaction(this.dataSource, async (m) => {
       if (image.pullSecretId != null) await assertPullSecretExists(m, image.pullSecretId, 'pullSecretId');
@@ -142,6 +144,11 @@ export class ImageService {
       const next = applyImagePatch(current, input);
       const changes = changedFields(current, next);
       if (Object.keys(changes).length === 0) return current;
+      if ('displayName' in changes || 'description' in changes) {
+        const keys = textKeys(next, SEARCHABLE.images);
+        Object.assign(next, keys);
+        Object.assign(changes, keys);
+      }
       if (changes.pullSecretId != null) await assertPullSecretExists(m, changes.pullSecretId, 'pullSecretId');
       const updated = await this.bumpVersion(m, current, next, changes, input.expectedVersion != null);
       await this.audit(m, 'UPDATE', current, diff(AUDITED, current, next), updated.updatedAt);

@@ -3,6 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditEntry, diff, recordAudit, REDACTED } from '../audit/audit-trail';
 import type { AccessPolicy } from '../auth/access-policy';
 import { displayNameOr } from '../common/input-rules';
+import { SEARCHABLE, textKeys } from '../common/text-keys';
 import { orderingOf, whereSearch } from '../common/list-query';
 import { findByIdOrName } from '../common/lookup';
 import { Connection } from '../db/connection';
@@ -45,7 +46,7 @@ export class ImagePullSecretService {
     page: PageArgs,
   ): Promise<Connection<ImagePullSecret>> {
     const qb = this.dataSource.getRepository(ImagePullSecret).createQueryBuilder('secret');
-    whereSearch(qb, ['name', 'displayName'], filter?.search);
+    whereSearch(qb, filter?.search);
     const connection = await paginate(qb, orderingOf(orderBy), page);
     for (const secret of connection.nodes) this.loaders.pullSecretById.prime(secret.id, secret);
     return connection;
@@ -64,6 +65,7 @@ export class ImagePullSecretService {
       createdBy: this.access.actor,
       updatedBy: this.access.actor,
     });
+    Object.assign(secret, textKeys(secret, SEARCHABLE.image_pull_secrets));
     await inTransaction(this.dataSource, async (m) => {
       await m.insert(ImagePullSecret, { ...secret, password: this.cipher.seal(secret.id, input.password) });
       await this.audit(m, [{ operation: 'CREATE', entityType: 'IMAGE_PULL_SECRET', entity: secret, changes: [...diff(AUDITED, null, secret), { ...PASSWORD_CHANGE, oldValue: null }] }], now);
@@ -86,12 +88,15 @@ export class ImagePullSecretService {
       if (changes.length === 0) return current;
       next.updatedAt = new Date();
       next.updatedBy = this.access.actor;
+      Object.assign(next, textKeys(next, SEARCHABLE.image_pull_secrets));
       const passwordChange = input.password !== undefined ? { password: this.cipher.seal(id, input.password) } : {};
       await m.update(
         ImagePullSecret,
         { id },
         {
           displayName: next.displayName,
+          displayNameKey: next.displayNameKey,
+          searchText: next.searchText,
           registryHost: next.registryHost,
           username: next.username,
           updatedAt: next.updatedAt,

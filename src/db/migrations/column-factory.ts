@@ -26,6 +26,21 @@ export function columnFactory(queryRunner: QueryRunner) {
       isNullable: nullable,
       ...textOptions,
     }),
+    /** Folded text compared byte for byte on both (common/text-keys.ts): SQLite's BINARY, utf8mb4_bin. */
+    key: (name: string, length: number): TableColumnOptions => ({
+      name,
+      type: 'varchar',
+      length: String(length),
+      isNullable: false,
+      default: "''",
+      ...(sqlite ? {} : { charset: 'utf8mb4', collation: 'utf8mb4_bin' }),
+    }),
+    longKey: (name: string): TableColumnOptions => ({
+      name,
+      type: sqlite ? 'text' : 'mediumtext',
+      isNullable: true,
+      ...(sqlite ? {} : { charset: 'utf8mb4', collation: 'utf8mb4_bin' }),
+    }),
     /** Unbounded text (TEXT on SQLite, MEDIUMTEXT on MySQL, whose TEXT stops at 64 KiB). */
     longText: (name: string, nullable = false): TableColumnOptions => ({
       name,
@@ -42,7 +57,7 @@ export function columnFactory(queryRunner: QueryRunner) {
  * An existing table to alter. SQLite alters a table by rebuilding it from TypeORM's picture of it,
  * and TypeORM does not read collations back from SQLite: without this the rebuilt text columns
  * would lose NOCASE, and with it case-insensitive unique names and ordering. Ids (`id`, `*Id`)
- * never had a collation.
+ * and folded keys (`*Key`, `searchText`) never had a collation.
  */
 export async function tableToAlter(queryRunner: QueryRunner, name: string): Promise<Table> {
   const table = await queryRunner.getTable(name);
@@ -51,7 +66,9 @@ export async function tableToAlter(queryRunner: QueryRunner, name: string): Prom
     for (const column of table.columns) {
       const isText = ['varchar', 'text'].includes(column.type);
       const isId = column.name === 'id' || column.name.endsWith('Id');
-      if (isText && !isId) column.collation = 'NOCASE';
+      // Folded keys compare byte for byte (common/text-keys.ts), like ids.
+      const isKey = column.name.endsWith('Key') || column.name === 'searchText';
+      if (isText && !isId && !isKey) column.collation = 'NOCASE';
     }
   }
   return table;
