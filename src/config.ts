@@ -82,6 +82,8 @@ export interface AuthConfig {
   rolesClaim: string;
   adminRole: string;
   groupsClaim: string;
+  /** Claim listing the groups whose images the caller manages (a group admin is also a member). */
+  groupAdminClaim: string;
   secretReaderRole: string;
   clockToleranceSeconds: number;
   /** Neither jwtSecret nor jwksUrl, outside production: a generated secret in dataDir signs tokens. */
@@ -234,6 +236,7 @@ function parseAuth(env: Env, production: boolean): AuthConfig {
     rolesClaim: nonBlank(env.AUTH_ROLES_CLAIM) ?? 'roles',
     adminRole: nonBlank(env.AUTH_ADMIN_ROLE) ?? 'admin',
     groupsClaim: nonBlank(env.AUTH_GROUPS_CLAIM) ?? 'groups',
+    groupAdminClaim: nonBlank(env.AUTH_GROUP_ADMIN_CLAIM) ?? 'groupAdmin',
     secretReaderRole: nonBlank(env.AUTH_SECRET_READER_ROLE) ?? 'secret-reader',
     clockToleranceSeconds: parseIntSetting(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
     devMode,

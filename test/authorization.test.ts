@@ -185,7 +185,8 @@ describe('changes', () => {
     const before = await snapshot();
     const response = await alice.request(query());
     expect(response.errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    expect(response.errors?.[0].message).toBe(`Not allowed: ${mutation} is for admins only`);
+    const imageManagers = ['createImage', 'updateImage', 'deleteImage'].includes(mutation);
+    expect(response.errors?.[0].message).toBe(`Not allowed: ${mutation} is for admins${imageManagers ? ' and group admins' : ''} only`);
     expect(await snapshot()).toEqual(before);
   });
 

@@ -79,6 +79,7 @@ const CREATE_IMAGE_INPUT = gql.input(
     enabled: gql.boolean(),
     groupIds: gql.list(gql.id(true)),
     pinDigest: gql.boolean(),
+    ownerGroupId: gql.id(),
   },
   true,
 );
@@ -960,6 +961,8 @@ const createImage = (p: Palette) =>
             groupIds: p.optional(p.groupIds, wrongForId),
             // Only `false`: pinning needs a registry, which registry-checks.test.ts runs.
             pinDigest: p.optional(fc.constant(false), wrongForBoolean),
+            // Only null: groups' own images have rules of their own, which group-admins.test.ts covers.
+            ownerGroupId: p.optional(fc.constant(null), wrongForId),
             bogus: p.unknownField,
           })
           .map((given) => (p === clean && given.type !== 'UNIVERSAL' && given.type != null ? { ...given, urlForGpu: undefined } : given)),

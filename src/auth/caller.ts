@@ -9,8 +9,10 @@ export const MAX_SUB_LENGTH = 255;
 export interface Caller {
   sub: string;
   roles: string[];
-  /** Group names as the token lists them, without Keycloak's leading "/". */
+  /** Group names as the token lists them, without Keycloak's leading "/"; the groups it administers included. */
   groupNames: string[];
+  /** The groups whose own images the caller manages (AUTH_GROUP_ADMIN_CLAIM). */
+  adminGroupNames: string[];
   isAdmin: boolean;
   canReadSecrets: boolean;
 }
@@ -22,13 +24,17 @@ export function callerFromClaims(claims: JWTPayload & { sub: string }, auth: Aut
   // slash and so matches no group, rather than granting a same-named top-level one. Only names a
   // group can have are kept: MariaDB's collation would otherwise let "dáta-science" or
   // "data-science " match the group data-science, where SQLite would not.
-  const groupNames = stringList(claimAt(claims, auth.groupsClaim))
-    .map((g) => g.replace(/^\//, ''))
-    .filter(isGroupName);
+  const groupsAt = (claim: string) =>
+    stringList(claimAt(claims, claim))
+      .map((g) => g.replace(/^\//, ''))
+      .filter(isGroupName);
+  const adminGroupNames = groupsAt(auth.groupAdminClaim);
   return {
     sub: claims.sub,
     roles,
-    groupNames,
+    // An admin of a group is a member of it, whatever the groups claim says.
+    groupNames: [...new Set([...groupsAt(auth.groupsClaim), ...adminGroupNames])],
+    adminGroupNames,
     isAdmin: roles.includes(auth.adminRole),
     canReadSecrets: roles.includes(auth.secretReaderRole),
   };

@@ -4,7 +4,7 @@ import { mintToken } from '../auth/tokens';
 import { ConfigError, loadConfig } from '../config';
 import { resolveKeys } from '../keys';
 
-const USAGE = `usage: npm run token -- [--admin] [--group NAME ...] [--secret-reader] [--sub SUBJECT] [--expires 12h]
+const USAGE = `usage: npm run token -- [--admin] [--group NAME ...] [--group-admin NAME ...] [--secret-reader] [--sub SUBJECT] [--expires 12h]
 Mints a token signed with the dev-mode secret (or AUTH_JWT_SECRET) and prints it.`;
 
 async function main(): Promise<void> {
@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     options: {
       admin: { type: 'boolean', default: false },
       group: { type: 'string', multiple: true, default: [] },
+      'group-admin': { type: 'string', multiple: true, default: [] },
       'secret-reader': { type: 'boolean', default: false },
       sub: { type: 'string' },
       expires: { type: 'string', default: '12h' },
@@ -26,12 +27,14 @@ async function main(): Promise<void> {
   const { signingSecret } = resolveKeys(config);
   if (!signingSecret) throw new ConfigError('AUTH_JWKS_URL is set: tokens come from your identity provider, not from here');
   const groups = values.group ?? [];
-  const sub = values.sub ?? (values.admin ? 'dev-admin' : `dev-member-${groups[0] ?? 'nobody'}`);
+  const groupAdmin = values['group-admin'] ?? [];
+  const sub = values.sub ?? (values.admin ? 'dev-admin' : groupAdmin.length > 0 ? `dev-group-admin-${groupAdmin[0]}` : `dev-member-${groups[0] ?? 'nobody'}`);
   const token = await mintToken(signingSecret, config.auth, {
     sub,
     admin: values.admin,
     secretReader: values['secret-reader'],
     groups,
+    groupAdmin,
     expiresIn: values.expires,
   });
   console.log(token);

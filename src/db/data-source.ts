@@ -9,6 +9,7 @@ import { AuditEvent } from '../audit/audit-event.entity';
 import { Image } from '../images/image.entity';
 import { ImageAvailabilityRecord } from '../images/image-availability.entity';
 import { ImagePullSecret } from '../pull-secrets/image-pull-secret.entity';
+import { PullSecretShare } from '../pull-secrets/pull-secret-share.entity';
 import { migrations } from './migrations';
 import { LogSink, SqlLogger } from './sql-logger';
 
@@ -20,7 +21,7 @@ import { LogSink, SqlLogger } from './sql-logger';
  */
 const CONNECT_TIMEOUT_MS = 3_000;
 
-export const entities = [Image, Group, ImagePullSecret, ImageGroupLink, AuditEvent, ImageAvailabilityRecord];
+export const entities = [Image, Group, ImagePullSecret, ImageGroupLink, AuditEvent, ImageAvailabilityRecord, PullSecretShare];
 
 export interface DataSourceOptions {
   poolSize?: number;

@@ -93,7 +93,7 @@ export type AuditOperation =
   | 'DELETE'
   /** The secret's credentials were read through `dockerConfigJson`. */
   | 'READ_SECRET'
-  /** The image's group set was replaced. */
+  /** The group set of an image (its links) or of a pull secret (its shares) was replaced. */
   | 'SET_GROUPS'
   | 'UPDATE';
 
@@ -116,6 +116,12 @@ export type CreateImageInput = {
   groupIds?: InputMaybe<Array<Scalars['ID']['input']>>;
   /** Unique and immutable: a DNS-1123 subdomain of at most 63 characters. */
   name: Scalars['String']['input'];
+  /**
+   * Make it an image of this group, managed by the group's admins: it is linked to the group, never
+   * global, and may use only pull secrets shared with the group. Group admins must give one of their
+   * groups here; platform admins may leave it out for a platform image.
+   */
+  ownerGroupId?: InputMaybe<Scalars['ID']['input']>;
   /**
    * Resolve the tags of `url` and `urlForGpu` at the registry now (with the pull secret's credentials) and
    * store them pinned to the digest, `repository:tag@sha256:...`, so every launch pulls exactly that image.
@@ -155,13 +161,21 @@ export type Group = {
   /** Human-friendly name (1 to 100 characters); the name when none was given. */
   displayName: Scalars['String']['output'];
   id: Scalars['ID']['output'];
-  /** The images linked to this group (global images are not listed unless linked), ordered by name. */
+  /**
+   * The images linked to this group (global images are not listed unless linked), ordered by name;
+   * the group's own images are always linked to it.
+   */
   images: Array<Image>;
   /**
    * Unique (ignoring case), immutable name: 1 to 63 letters, digits, `-` and `_`,
    * starting and ending with a letter or digit.
    */
   name: Scalars['String']['output'];
+  /**
+   * The pull secrets a platform admin shared with this group: the ones its own images may use. For
+   * admins and the group's admins; empty for everyone else.
+   */
+  sharedPullSecrets: Array<ImagePullSecret>;
   updatedAt: Scalars['DateTime']['output'];
   /** Who changed it last (the token's `sub`). Admins only. */
   updatedBy?: Maybe<Scalars['String']['output']>;
@@ -236,6 +250,12 @@ export type Image = {
    * (lowercase letters, digits, `-` and `.`), for example `tf-2.15`.
    */
   name: Scalars['String']['output'];
+  /**
+   * The group whose own admins (AUTH_GROUP_ADMIN_CLAIM) manage this image; null for a platform image.
+   * A group's image is never global, is always linked to its owner group, and may use only pull
+   * secrets shared with that group. Set on create, never changed.
+   */
+  ownerGroup?: Maybe<Group>;
   /** The credentials used to pull this image from a private registry, if any. */
   pullSecret?: Maybe<ImagePullSecret>;
   type: ImageType;
@@ -337,8 +357,12 @@ export type ImageFilter = {
   global?: InputMaybe<Scalars['Boolean']['input']>;
   /** Only images linked to this group (global images not linked to it are not included). */
   groupId?: InputMaybe<Scalars['ID']['input']>;
+  /** Only the images this group owns. */
+  ownerGroupId?: InputMaybe<Scalars['ID']['input']>;
   /** Only images that use this pull secret. */
   pullSecretId?: InputMaybe<Scalars['ID']['input']>;
+  /** Platform images, groups' own images, or both (the default). */
+  scope?: InputMaybe<ImageScope>;
   /**
    * A substring of the name, displayName or description, ignoring case and accents for all of Unicode
    * (`arzte` finds `Ärzte`, `strasse` finds `Straße`), the same on every database (see the README's
@@ -390,6 +414,8 @@ export type ImagePullSecret = {
   createdBy?: Maybe<Scalars['String']['output']>;
   /** Human-friendly name (1 to 100 characters); the name when none was given. */
   displayName: Scalars['String']['output'];
+  /** The groups this secret is shared with (their own images may use it), ordered by name. Admins only. */
+  groups: Array<Group>;
   id: Scalars['ID']['output'];
   /** The images that use this secret, ordered by name. */
   images: Array<Image>;
@@ -478,6 +504,15 @@ export type ImageReferenceAvailability = {
   state: ImageAvailabilityState;
 };
 
+/** Whose images a list holds. */
+export type ImageScope =
+  /** Both. */
+  | 'ALL'
+  /** Images groups own (PrimeHub's GROUP_ONLY). */
+  | 'GROUP'
+  /** Images of the platform: no owner group (PrimeHub's SYSTEM_ONLY). */
+  | 'PLATFORM';
+
 /** What kind of instance an image runs on. */
 export type ImageType =
   /** Runs on instances without a GPU only (it has no GPU support). */
@@ -496,7 +531,7 @@ export type Mutation = {
   /**
    * Checks the image against its registry now, ahead of any queued checks, and returns it with the fresh
    * `availability`. A state change is written to the audit trail. Fails with `REGISTRY_CHECKS_OFF` when
-   * REGISTRY_CHECKS=off.
+   * REGISTRY_CHECKS=off. Admins, and group admins for their groups' own images.
    */
   checkImage: Image;
   /**
@@ -506,11 +541,12 @@ export type Mutation = {
    */
   checkImagePullSecret: ImagePullSecretCheck;
   createGroup: Group;
+  /** Registers an image. Admins, and group admins for their own groups' images (`ownerGroupId`). */
   createImage: Image;
   createImagePullSecret: ImagePullSecret;
   /** Deletes the group and its image links (never the images); returns its id. */
   deleteGroup: Scalars['ID']['output'];
-  /** Deletes the image and its group links; returns its id. */
+  /** Deletes the image and its group links; returns its id. Group admins may delete their groups' own images only. */
   deleteImage: Scalars['ID']['output'];
   /**
    * Deletes the secret and returns its id. When images use it the call fails with CONFLICT
@@ -520,11 +556,17 @@ export type Mutation = {
   /**
    * Replaces the whole set of groups an image is linked to, in one transaction.
    * Duplicate ids are ignored; an unknown id fails with `NOT_FOUND` and changes nothing.
-   * Increases the image's `version` when the set changes.
+   * Increases the image's `version` when the set changes. A group's own image stays linked to its
+   * owner (`BAD_USER_INPUT` otherwise). Platform admins only.
    */
   setImageGroups: Image;
+  /**
+   * Replaces the set of groups the secret is shared with, in one transaction: their own images may use
+   * it. Unsharing it from a group whose images use it fails with CONFLICT listing them. Admins only.
+   */
+  setImagePullSecretGroups: ImagePullSecret;
   updateGroup: Group;
-  /** Changes the given fields of an image; see UpdateImageInput. */
+  /** Changes the given fields of an image; see UpdateImageInput. Group admins may change their groups' own images only. */
   updateImage: Image;
   updateImagePullSecret: ImagePullSecret;
 };
@@ -583,6 +625,13 @@ export type MutationDeleteImagePullSecretArgs = {
 export type MutationSetImageGroupsArgs = {
   groupIds: Array<Scalars['ID']['input']>;
   imageId: Scalars['ID']['input'];
+};
+
+
+/** The root mutation type; each domain's SDL file extends it. */
+export type MutationSetImagePullSecretGroupsArgs = {
+  groupIds: Array<Scalars['ID']['input']>;
+  pullSecretId: Scalars['ID']['input'];
 };
 
 
@@ -932,6 +981,7 @@ export type ResolversTypes = ResolversObject<{
   ImagePullSecretOrder: ImagePullSecretOrder;
   ImagePullSecretOrderField: ImagePullSecretOrderField;
   ImageReferenceAvailability: ResolverTypeWrapper<ReferenceAvailabilityEntity>;
+  ImageScope: ImageScope;
   ImageType: ImageType;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1029,6 +1079,7 @@ export type GroupResolvers<ContextType = Context, ParentType extends ResolversPa
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   images?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sharedPullSecrets?: Resolver<Array<ResolversTypes['ImagePullSecret']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   updatedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
@@ -1058,6 +1109,7 @@ export type ImageResolvers<ContextType = Context, ParentType extends ResolversPa
   groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ownerGroup?: Resolver<Maybe<ResolversTypes['Group']>, ParentType, ContextType>;
   pullSecret?: Resolver<Maybe<ResolversTypes['ImagePullSecret']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['ImageType'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1100,6 +1152,7 @@ export type ImagePullSecretResolvers<ContextType = Context, ParentType extends R
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['Group']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   images?: Resolver<Array<ResolversTypes['Image']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1154,6 +1207,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   deleteImage?: Resolver<ResolversTypes['ID'], ParentType, ContextType, RequireFields<MutationDeleteImageArgs, 'id'>>;
   deleteImagePullSecret?: Resolver<ResolversTypes['ID'], ParentType, ContextType, RequireFields<MutationDeleteImagePullSecretArgs, 'detach' | 'id'>>;
   setImageGroups?: Resolver<ResolversTypes['Image'], ParentType, ContextType, RequireFields<MutationSetImageGroupsArgs, 'groupIds' | 'imageId'>>;
+  setImagePullSecretGroups?: Resolver<ResolversTypes['ImagePullSecret'], ParentType, ContextType, RequireFields<MutationSetImagePullSecretGroupsArgs, 'groupIds' | 'pullSecretId'>>;
   updateGroup?: Resolver<ResolversTypes['Group'], ParentType, ContextType, RequireFields<MutationUpdateGroupArgs, 'id' | 'input'>>;
   updateImage?: Resolver<ResolversTypes['Image'], ParentType, ContextType, RequireFields<MutationUpdateImageArgs, 'id' | 'input'>>;
   updateImagePullSecret?: Resolver<ResolversTypes['ImagePullSecret'], ParentType, ContextType, RequireFields<MutationUpdateImagePullSecretArgs, 'id' | 'input'>>;

@@ -16,5 +16,6 @@ export const groupResolvers: Resolvers = {
   Group: {
     __resolveReference: (reference, { loaders }) => resolveReference(reference, { byId: loaders.groupById, byName: loaders.groupByName }),
     images: (group, _, { loaders }) => loaders.imagesByGroupId.load(group.id),
+    sharedPullSecrets: (group, _, { loaders }) => loaders.pullSecretsSharedWithGroupId.load(group.id),
   },
 };

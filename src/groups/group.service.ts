@@ -9,9 +9,9 @@ import { paginate, PageArgs } from '../db/keyset-pagination';
 import { scoped } from '../db/loader-helpers';
 import { inTransaction } from '../db/transaction';
 import { isRecordId } from '../db/record-id';
-import { notFound } from '../errors';
+import { conflict, notFound } from '../errors';
 import type { GroupFilter, GroupOrder } from '../generated/graphql';
-import { groupSetsOfImagesIn, touchImagesOfGroup } from '../images/image-relations';
+import { groupSetsOfImagesIn, imagesOwnedBy, touchImagesOfGroup } from '../images/image-relations';
 import { AuditEntry, diff, recordAudit } from '../audit/audit-trail';
 import type { AccessPolicy } from '../auth/access-policy';
 import type { Loaders } from '../loaders';
@@ -96,6 +96,13 @@ export class GroupService {
       const locking = !isSqlite(m.connection);
       const current = isRecordId(id) ? await m.findOne(Group, { where: { id }, ...forUpdate(m.connection) }) : null;
       if (!current) throw notFound('group', 'id', [id]);
+      const owned = await imagesOwnedBy(m, id);
+      if (owned.length > 0) {
+        throw conflict(`Group "${current.name}" owns ${owned.length} image(s): ${owned.map((i) => i.name).join(', ')}; delete them first`, {
+          field: 'id',
+          images: owned.map((i) => ({ id: i.id, name: i.name })),
+        });
+      }
       const now = new Date();
       // Touching the images locks them, so the group sets read next are the ones the deletion changes.
       await touchImagesOfGroup(m, id, now, this.access.actor);

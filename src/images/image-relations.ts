@@ -1,4 +1,4 @@
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { Image } from './image.entity';
 
 /**
@@ -51,4 +51,15 @@ export async function groupSetsOfImagesIn(
     byImage.set(row.imageId, image);
   }
   return [...byImage.values()];
+}
+
+/** The images a group owns, by name: a group that owns images cannot be deleted before them. */
+export function imagesOwnedBy(manager: EntityManager, groupId: string): Promise<Pick<Image, 'id' | 'name'>[]> {
+  return manager.find(Image, { select: { id: true, name: true }, where: { ownerGroupId: groupId }, order: { name: 'ASC' } });
+}
+
+/** The images of these owner groups that use the secret: unsharing it from them would strand them. */
+export function ownedImagesUsingSecret(manager: EntityManager, pullSecretId: string, ownerGroupIds: string[]): Promise<Pick<Image, 'id' | 'name' | 'ownerGroupId'>[]> {
+  if (ownerGroupIds.length === 0) return Promise.resolve([]);
+  return manager.find(Image, { select: { id: true, name: true, ownerGroupId: true }, where: { pullSecretId, ownerGroupId: In(ownerGroupIds) }, order: { name: 'ASC' } });
 }

@@ -1,6 +1,7 @@
 import { Column, Entity, JoinColumn, ManyToOne } from 'typeorm';
 import { NamedEntity } from '../db/base.entity';
 import type { ImageType } from '../generated/graphql';
+import { Group } from '../groups/group.entity';
 import { ImagePullSecret } from '../pull-secrets/image-pull-secret.entity';
 
 @Entity({ name: 'images' })
@@ -27,6 +28,15 @@ export class Image extends NamedEntity {
 
   @Column({ type: 'boolean' })
   global: boolean;
+
+  /** The group whose own admins manage the image; null for a platform image. Never changes. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  ownerGroupId: string | null;
+
+  // Declared for the foreign key only; the owner is read through the groupById loader.
+  @ManyToOne(() => Group, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'ownerGroupId' })
+  ownerGroup?: Group;
 
   /** A disabled image stays in the catalog (and keeps its groups) but no launcher offers it. */
   @Column({ type: 'boolean' })

@@ -63,6 +63,10 @@ export class CreateImageInput {
   @IsOptional()
   @IsBoolean()
   pinDigest?: boolean | null;
+
+  @IsOptional()
+  @IsString()
+  ownerGroupId?: string | null;
 }
 
 export class UpdateImageInput {

@@ -25,6 +25,7 @@ export const imageResolvers: Resolvers = {
     urlFor: (image, { gpu }) => urlFor(image, gpu),
     groups: (image, _, { loaders }) => loaders.groupsByImageId.load(image.id),
     pullSecret: (image, _, { loaders }) => (image.pullSecretId ? loaders.pullSecretById.load(image.pullSecretId) : null),
+    ownerGroup: (image, _, { loaders }) => (image.ownerGroupId ? loaders.groupById.load(image.ownerGroupId) : null),
     availability: async (image, _, { loaders, checker }) => availabilityOf(image, await loaders.availabilityByImageId.load(image.id), checker.enabled),
     availabilityFor: async (image, { gpu }, { loaders, checker }) =>
       availabilityFor(availabilityOf(image, await loaders.availabilityByImageId.load(image.id), checker.enabled), image, gpu),

@@ -27,9 +27,11 @@ import { SEARCHABLE, textKeys } from '../common/text-keys';
 import { parseImageReference, pinnedReference, withoutDigest } from '../registry/image-reference';
 import type { AvailabilityChecker } from './availability-checker';
 import { forgetAvailability } from './image-availability.store';
+import { assertLinks, assertManages, assertOwnedImageRules, ownerForCreate } from './image-ownership';
+import { Group } from '../groups/group.entity';
 
 const IMAGE_ALIAS = 'image';
-const AUDITED = ['name', 'displayName', 'description', 'type', 'url', 'urlForGpu', 'pullSecretId', 'global', 'enabled'] as const;
+const AUDITED = ['name', 'displayName', 'description', 'type', 'url', 'urlForGpu', 'pullSecretId', 'global', 'enabled', 'ownerGroupId'] as const;
 /** A change to any of these makes the last registry check meaningless. */
 const CHECKED_FIELDS: (keyof Image)[] = ['url', 'urlForGpu', 'pullSecretId', 'type'];
 const LINKED_TO_GROUP = `${IMAGE_ALIAS}.id IN (SELECT link.imageId FROM image_group_links link WHERE link.groupId = :groupId)`;
@@ -67,6 +69,16 @@ export class ImageService {
       if (filter?.pullSecretId != null) qb.andWhere(`${IMAGE_ALIAS}.pullSecretId = :pullSecretId`, { pullSecretId: filter.pullSecretId });
     }
     if (filter?.availability != null) whereAvailabilityIn(qb, [...new Set(filter.availability)]);
+    if (filter?.scope === 'PLATFORM') qb.andWhere(`${IMAGE_ALIAS}.ownerGroupId IS NULL`);
+    if (filter?.scope === 'GROUP') qb.andWhere(`${IMAGE_ALIAS}.ownerGroupId IS NOT NULL`);
+    if (filter?.ownerGroupId != null) {
+      if (!isRecordId(filter.ownerGroupId)) qb.andWhere('1 = 0');
+      else {
+        qb.andWhere(`${IMAGE_ALIAS}.ownerGroupId = :ownerGroupId`, { ownerGroupId: filter.ownerGroupId });
+        // As for groupId: which images a group the member cannot see owns is not theirs to ask.
+        scoped(qb, this.access.visibleGroupId(':ownerGroupId'));
+      }
+    }
     const connection = await paginate(qb, orderingOf(orderBy), page);
     this.prime(connection.nodes);
     return connection;
@@ -100,6 +112,9 @@ export class ImageService {
 
   async create(input: CreateImageInput): Promise<Image> {
     if (input.pinDigest) {
+      // The secret's credentials are used before the write: check first that this image may use it.
+      const owner = await ownerForCreate(this.dataSource.manager, this.access, input.ownerGroupId);
+      await assertOwnedImageRules(this.dataSource.manager, { global: input.global ?? false, pullSecretId: input.pullSecretId ?? null }, owner);
       input = { ...input, ...(await this.pinned({ url: input.url, urlForGpu: input.urlForGpu ?? null, type: input.type ?? 'UNIVERSAL', pullSecretId: input.pullSecretId ?? null })) };
     }
     const now = new Date();
@@ -112,6 +127,7 @@ export class ImageService {
       url: input.url,
       urlForGpu: null,
       pullSecretId: null,
+      ownerGroupId: null,
       global: false,
       enabled: true,
       version: 1,
@@ -122,9 +138,15 @@ export class ImageService {
     });
     const image = applyImagePatch(blank, input);
     Object.assign(image, textKeys(image, SEARCHABLE.images));
-    const groupIds = unique(input.groupIds ?? []);
+    let groupIds = unique(input.groupIds ?? []);
     await inTransaction(this.dataSource, async (m) => {
+      const owner = await ownerForCreate(m, this.access, input.ownerGroupId);
+      image.ownerGroupId = owner?.id ?? null;
+      // A group's image is linked to its group from the start.
+      if (owner && !groupIds.includes(owner.id)) groupIds = [...groupIds, owner.id];
+      assertLinks(this.access, owner, groupIds);
       if (image.pullSecretId != null) await assertPullSecretExists(m, image.pullSecretId, 'pullSecretId');
+      await assertOwnedImageRules(m, image, owner);
       await assertGroupsExist(m, groupIds, 'groupIds');
       await m.insert(Image, image);
       await insertLinks(m, image.id, groupIds);
@@ -137,6 +159,7 @@ export class ImageService {
   }
 
   async update(id: string, input: UpdateImageInput): Promise<Image> {
+    await this.assertManages(id, 'id');
     if (input.pinDigest) input = await this.withPinnedReferences(id, input);
     let recheck = false;
     const image = await inTransaction(this.dataSource, async (m) => {
@@ -150,6 +173,7 @@ export class ImageService {
         Object.assign(changes, keys);
       }
       if (changes.pullSecretId != null) await assertPullSecretExists(m, changes.pullSecretId, 'pullSecretId');
+      if (current.ownerGroupId) await assertOwnedImageRules(m, next, await m.findOneBy(Group, { id: current.ownerGroupId }));
       const updated = await this.bumpVersion(m, current, next, changes, input.expectedVersion != null);
       await this.audit(m, 'UPDATE', current, diff(AUDITED, current, next), updated.updatedAt);
       recheck = CHECKED_FIELDS.some((field) => field in changes);
@@ -165,6 +189,7 @@ export class ImageService {
 
   /** `checkImage`: asks the registry now and answers with the fresh availability. */
   async check(id: string): Promise<Image> {
+    await this.assertManages(id, 'id');
     if (!this.checker.enabled) throw registryChecksOff('checkImage');
     const found = isRecordId(id) && (await this.checker.checkNow(id, this.access.actor));
     if (!found) throw notFound('image', 'id', [id]);
@@ -172,6 +197,17 @@ export class ImageService {
     const image = await this.loaders.imageById.load(id);
     if (!image) throw notFound('image', 'id', [id]);
     return image;
+  }
+
+  /**
+   * Group admins change only their groups' own images. The owner never changes, so it can be read
+   * before the write's transaction; admins need no read at all.
+   */
+  private async assertManages(id: string, field: string): Promise<void> {
+    if (this.access.isAdmin) return;
+    const target = isRecordId(id) ? await this.dataSource.getRepository(Image).findOne({ where: { id }, select: { id: true, ownerGroupId: true } }) : null;
+    if (!target) throw notFound('image', field, [id]);
+    await assertManages(this.access, this.loaders, target, field);
   }
 
   /**
@@ -183,6 +219,8 @@ export class ImageService {
     if (!current) throw notFound('image', 'id', [id]);
     if (input.expectedVersion != null && input.expectedVersion !== current.version) throw staleVersion(input.expectedVersion, current.version);
     const next = applyImagePatch(current, input);
+    // The secret's credentials are used before the write: check first that this image may use it.
+    if (current.ownerGroupId) await assertOwnedImageRules(this.dataSource.manager, next, await this.dataSource.manager.findOneBy(Group, { id: current.ownerGroupId }));
     return { ...input, ...(await this.pinned(next)), expectedVersion: input.expectedVersion ?? current.version };
   }
 
@@ -206,6 +244,7 @@ export class ImageService {
   }
 
   async delete(id: string): Promise<string> {
+    await this.assertManages(id, 'id');
     await inTransaction(this.dataSource, async (m) => {
       // Locked first, so the group ids it audits are not changed by a writer holding the image.
       const current = await this.lockedCurrent(m, id, 'id');
@@ -225,6 +264,7 @@ export class ImageService {
     const wanted = unique(groupIds);
     const image = await inTransaction(this.dataSource, async (m) => {
       const current = await this.lockedCurrent(m, imageId, 'imageId');
+      if (current.ownerGroupId) assertLinks(this.access, await m.findOneBy(Group, { id: current.ownerGroupId }), wanted);
       await assertGroupsExist(m, wanted, 'groupIds');
       const existing = await linkedGroupIds(m, imageId);
       const toRemove = existing.filter((g) => !wanted.includes(g));

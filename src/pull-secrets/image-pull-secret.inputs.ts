@@ -1,4 +1,5 @@
-import { IsOptional, IsString, Length } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsOptional, IsString, Length } from 'class-validator';
+import { MAX_GROUPS_PER_CALL } from '../images/image.inputs';
 import { Characters, DisplayName, DnsName } from '../common/input-rules';
 import { isRegistryHost } from '../common/rules';
 import { Matches, NotNullWhenGiven, Trim } from '../common/validation';
@@ -50,4 +51,11 @@ export class UpdateImagePullSecretInput {
   @IsString()
   @Length(1, 1024, { message: 'password must be 1 to 1024 characters' })
   password?: string;
+}
+
+export class SetPullSecretGroupsInput {
+  @IsArray()
+  @ArrayMaxSize(MAX_GROUPS_PER_CALL)
+  @IsString({ each: true })
+  groupIds: string[];
 }

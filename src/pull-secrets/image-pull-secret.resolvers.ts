@@ -1,7 +1,7 @@
 import { resolveReference } from '../common/lookup';
 import { validateInput } from '../common/validation';
 import type { Resolvers } from '../generated/graphql';
-import { CreateImagePullSecretInput, UpdateImagePullSecretInput } from './image-pull-secret.inputs';
+import { CreateImagePullSecretInput, SetPullSecretGroupsInput, UpdateImagePullSecretInput } from './image-pull-secret.inputs';
 
 export const pullSecretResolvers: Resolvers = {
   Query: {
@@ -16,9 +16,12 @@ export const pullSecretResolvers: Resolvers = {
       services.pullSecrets.update(id, await validateInput(UpdateImagePullSecretInput, input)),
     deleteImagePullSecret: (_, { id, detach }, { services }) => services.pullSecrets.delete(id, detach ?? false),
     checkImagePullSecret: (_, { id }, { services }) => services.pullSecrets.check(id),
+    setImagePullSecretGroups: async (_, { pullSecretId, groupIds }, { services }) =>
+      services.pullSecrets.setGroups(pullSecretId, (await validateInput(SetPullSecretGroupsInput, { groupIds })).groupIds),
   },
   ImagePullSecret: {
     __resolveReference: (reference, { loaders }) => resolveReference(reference, { byId: loaders.pullSecretById, byName: loaders.pullSecretByName }),
     images: (secret, _, { loaders }) => loaders.imagesByPullSecretId.load(secret.id),
+    groups: (secret, _, { loaders }) => loaders.groupsSharingPullSecretId.load(secret.id),
   },
 };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { AuditEntry, diff, recordAudit, REDACTED } from '../audit/audit-trail';
 import type { AccessPolicy } from '../auth/access-policy';
 import { displayNameOr } from '../common/input-rules';
@@ -11,12 +11,15 @@ import { paginate, PageArgs } from '../db/keyset-pagination';
 import { inTransaction } from '../db/transaction';
 import { isRecordId } from '../db/record-id';
 import { conflict, notFound, registryChecksOff } from '../errors';
+import { assertGroupsExist } from '../groups/group.service';
+import { forUpdate } from '../db/dialect';
 import type { AvailabilityChecker } from '../images/availability-checker';
 import { forgetAvailability } from '../images/image-availability.store';
 import type { ImagePullSecretFilter, ImagePullSecretOrder } from '../generated/graphql';
-import { detachPullSecret, imagesUsingPullSecret } from '../images/image-relations';
+import { detachPullSecret, imagesUsingPullSecret, ownedImagesUsingSecret } from '../images/image-relations';
 import type { Loaders } from '../loaders';
 import { ImagePullSecret } from './image-pull-secret.entity';
+import { PullSecretShare } from './pull-secret-share.entity';
 import { CreateImagePullSecretInput, UpdateImagePullSecretInput } from './image-pull-secret.inputs';
 import { PasswordCipher } from './password-cipher';
 import type { LoginCheck } from '../registry/registry-checks';
@@ -159,6 +162,40 @@ export class ImagePullSecretService {
     return id;
   }
 
+  /**
+   * Replaces the groups the secret is shared with. A group whose own images use it keeps it:
+   * unsharing would leave them with a secret they may not use (CONFLICT, listing them).
+   */
+  async setGroups(id: string, groupIds: string[]): Promise<ImagePullSecret> {
+    const wanted = [...new Set(groupIds)];
+    const secret = await inTransaction(this.dataSource, async (m) => {
+      const current = isRecordId(id) ? await m.findOne(ImagePullSecret, { where: { id }, ...forUpdate(m.connection) }) : null;
+      if (!current) throw notFound('image pull secret', 'pullSecretId', [id]);
+      await assertGroupsExist(m, wanted, 'groupIds');
+      const existing = (await m.find(PullSecretShare, { where: { pullSecretId: id }, order: { groupId: 'ASC' } })).map((share) => share.groupId);
+      const toRemove = existing.filter((g) => !wanted.includes(g));
+      const toAdd = wanted.filter((g) => !existing.includes(g));
+      if (toRemove.length === 0 && toAdd.length === 0) return current;
+      const stranded = await ownedImagesUsingSecret(m, id, toRemove);
+      if (stranded.length > 0) {
+        throw conflict(`Image pull secret "${current.name}" is used by images of the groups it would be unshared from: ${stranded.map((i) => i.name).join(', ')}`, {
+          field: 'groupIds',
+          images: stranded.map((i) => ({ id: i.id, name: i.name })),
+        });
+      }
+      if (toRemove.length > 0) await m.delete(PullSecretShare, { pullSecretId: id, groupId: In(toRemove) });
+      if (toAdd.length > 0) await m.insert(PullSecretShare, toAdd.map((groupId) => ({ pullSecretId: id, groupId })));
+      const next = Object.assign(new ImagePullSecret(), current, { updatedAt: new Date(), updatedBy: this.access.actor });
+      await m.update(ImagePullSecret, { id }, { updatedAt: next.updatedAt, updatedBy: next.updatedBy });
+      await this.audit(m, [{ operation: 'SET_GROUPS', entityType: 'IMAGE_PULL_SECRET', entity: current, changes: [{ field: 'groupIds', oldValue: existing, newValue: [...wanted].sort() }] }], next.updatedAt);
+      return next;
+    });
+    this.loaders.pullSecretById.clear(id).prime(id, secret);
+    this.loaders.groupsSharingPullSecretId.clear(id);
+    this.loaders.pullSecretsSharedWithGroupId.clearAll();
+    return secret;
+  }
+
   /** `checkImagePullSecret`: a login with the secret's credentials. */
   async check(id: string): Promise<PullSecretCheck> {
     if (!this.checker.enabled) throw registryChecksOff('checkImagePullSecret');
@@ -214,4 +251,9 @@ export async function pullCredentials(manager: EntityManager, cipher: PasswordCi
 /** What `checkImagePullSecret` answers: the registry's word on the credentials, with the secret. */
 export interface PullSecretCheck extends LoginCheck {
   secret: ImagePullSecret;
+}
+
+/** For other domains: whether a platform admin shared the secret with the group. */
+export function isSharedWith(manager: EntityManager, pullSecretId: string, groupId: string): Promise<boolean> {
+  return manager.exists(PullSecretShare, { where: { pullSecretId, groupId } });
 }
