@@ -186,6 +186,8 @@ describe('who sees a group\'s image', () => {
     for (const client of [app as Client, adminOfA, memberOfA]) {
       const group = (await client.ok<{ group: { images: { id: string }[] } }>(GROUP_IMAGES, { id: teamA.id })).group;
       expect(group.images.map((i) => i.id)).toContain(image.id);
+      // A disabled image is listed for those who may enable it again.
+      expect(group.images.some((i) => i.id === disabled.id)).toBe(client !== memberOfA);
       const launch = (await client.ok<{ launchableImages: { id: string }[] }>(LAUNCH, { g: teamA.id })).launchableImages.map((i) => i.id);
       expect(launch).toContain(image.id);
       expect(launch).not.toContain(disabled.id);

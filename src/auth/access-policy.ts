@@ -99,9 +99,13 @@ export class AccessPolicy {
     };
   }
 
-  /** Disabled images are for admins only; undefined when the caller sees them too. */
+  /** Disabled images are for admins, and for the admins of their owner group; undefined when the caller sees them all. */
   enabledImages(alias: string): SqlCondition | undefined {
-    return this.caller.isAdmin ? undefined : { sql: `${alias}.enabled = :scopeEnabled`, params: { scopeEnabled: true } };
+    if (this.caller.isAdmin) return undefined;
+    const enabled = { sql: `${alias}.enabled = :scopeEnabled`, params: { scopeEnabled: true } };
+    if (!this.isGroupAdmin) return enabled;
+    const owned = this.administeredGroupId(`${alias}.ownerGroupId`) as SqlCondition;
+    return { sql: `(${enabled.sql} OR ${owned.sql})`, params: { ...enabled.params, ...owned.params } };
   }
 
   /**

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { ObjectLiteral, Repository, SelectQueryBuilder } from 'typeorm';
 import type { SqlCondition } from '../auth/access-policy';
-import { entities } from './entity-rows';
+import { entities, entityRows } from './entity-rows';
 import { isRecordId } from './record-id';
 
 /** DataLoader batch results must follow the order of the keys, with null for a missing key. */
@@ -48,6 +48,41 @@ export function lookupLoaders<T extends ObjectLiteral & { id: string; name: stri
       cacheKeyFn: nameKey,
     }),
   };
+}
+
+export interface Through {
+  /** The link table's entity, and the alias it is joined under. */
+  link: new () => ObjectLiteral;
+  as: string;
+  /** The join condition, as `link.imageId = image.id`. */
+  on: string;
+  /** The link's column that holds the loader's keys. */
+  key: string;
+}
+
+/**
+ * Records reached through a link table (image ↔ group links, secret ↔ group shares), listed per
+ * key: one `IN (...)` query per batch, limited by the caller's scopes, in `orderBy` order.
+ */
+export function linkedLoader<T extends ObjectLiteral>(
+  repository: Repository<T>,
+  alias: string,
+  through: Through,
+  scopes: (SqlCondition | undefined)[],
+  orderBy: string,
+): DataLoader<string, T[]> {
+  const keyColumn = `${through.as}.${through.key}`;
+  const rawKey = `${through.as}_${through.key}`;
+  return new DataLoader(async (keys) => {
+    let qb = repository
+      .createQueryBuilder(alias)
+      .innerJoin(through.link, through.as, through.on)
+      .addSelect(keyColumn, rawKey)
+      .where(`${keyColumn} IN (:...keys)`, { keys: [...keys] });
+    for (const scope of scopes) qb = scoped(qb, scope);
+    const rows = await entityRows(qb.orderBy(orderBy, 'ASC'));
+    return manyByKey(keys, rows, (row) => row.raw[rawKey] as string).map((list) => list.map((row) => row.entity));
+  });
 }
 
 /** Adds the access scope's condition, when there is one. */

@@ -1,8 +1,8 @@
 import DataLoader from 'dataloader';
 import { DataSource, In } from 'typeorm';
 import type { AccessPolicy } from '../auth/access-policy';
-import { entities, entityRows } from '../db/entity-rows';
-import { lookupLoaders, manyByKey, oneByKey, scoped } from '../db/loader-helpers';
+import { entities } from '../db/entity-rows';
+import { linkedLoader, lookupLoaders, manyByKey, oneByKey, scoped } from '../db/loader-helpers';
 import { ImageAvailabilityRecord } from './image-availability.entity';
 import { ImageGroupLink } from './image-group-link.entity';
 import { Image } from './image.entity';
@@ -11,15 +11,13 @@ export function createImageLoaders(dataSource: DataSource, access: AccessPolicy)
   const images = dataSource.getRepository(Image);
   const { byId: imageById, byName: imageByName } = lookupLoaders(images, (alias) => access.visibleImages(alias));
   // A member reaches only their own groups, and every enabled image linked to one of them is visible.
-  const imagesByGroupId = new DataLoader<string, Image[]>(async (groupIds) => {
-    const qb = images
-      .createQueryBuilder('image')
-      .innerJoin(ImageGroupLink, 'link', 'link.imageId = image.id')
-      .addSelect('link.groupId', 'link_groupId')
-      .where('link.groupId IN (:...groupIds)', { groupIds: [...groupIds] });
-    const rows = await entityRows(scoped(scoped(qb, access.visibleGroupId('link.groupId')), access.enabledImages('image')).orderBy('image.name', 'ASC'));
-    return manyByKey(groupIds, rows, (row) => row.raw.link_groupId as string).map((list) => list.map((row) => row.entity));
-  });
+  const imagesByGroupId = linkedLoader(
+    images,
+    'image',
+    { link: ImageGroupLink, as: 'link', on: 'link.imageId = image.id', key: 'groupId' },
+    [access.visibleGroupId('link.groupId'), access.enabledImages('image')],
+    'image.name',
+  );
   const imagesByPullSecretId = new DataLoader<string, Image[]>(async (secretIds) => {
     const qb = images.createQueryBuilder('image').where('image.pullSecretId IN (:...secretIds)', { secretIds: [...secretIds] });
     const rows = await entities(scoped(qb, access.visibleImages('image')).orderBy('image.name', 'ASC'));

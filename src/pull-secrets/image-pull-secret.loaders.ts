@@ -1,8 +1,6 @@
-import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import type { AccessPolicy } from '../auth/access-policy';
-import { entityRows } from '../db/entity-rows';
-import { lookupLoaders, manyByKey, scoped } from '../db/loader-helpers';
+import { linkedLoader, lookupLoaders } from '../db/loader-helpers';
 import { ImagePullSecret } from './image-pull-secret.entity';
 import { PullSecretShare } from './pull-secret-share.entity';
 
@@ -10,15 +8,13 @@ export function createPullSecretLoaders(dataSource: DataSource, access: AccessPo
   const secrets = dataSource.getRepository(ImagePullSecret);
   const { byId: pullSecretById, byName: pullSecretByName } = lookupLoaders(secrets, (alias) => access.visiblePullSecrets(alias));
   // Admins see every group's shares, group admins their own groups', anyone else none.
-  const pullSecretsSharedWithGroupId = new DataLoader<string, ImagePullSecret[]>(async (groupIds) => {
-    const qb = secrets
-      .createQueryBuilder('secret')
-      .innerJoin(PullSecretShare, 'share', 'share.pullSecretId = secret.id')
-      .addSelect('share.groupId', 'share_groupId')
-      .where('share.groupId IN (:...groupIds)', { groupIds: [...groupIds] });
-    const rows = await entityRows(scoped(qb, access.administeredGroupId('share.groupId')).orderBy('secret.name', 'ASC'));
-    return manyByKey(groupIds, rows, (row) => row.raw.share_groupId as string).map((list) => list.map((row) => row.entity));
-  });
+  const pullSecretsSharedWithGroupId = linkedLoader(
+    secrets,
+    'secret',
+    { link: PullSecretShare, as: 'share', on: 'share.pullSecretId = secret.id', key: 'groupId' },
+    [access.administeredGroupId('share.groupId')],
+    'secret.name',
+  );
   return { pullSecretById, pullSecretByName, pullSecretsSharedWithGroupId };
 }
 
