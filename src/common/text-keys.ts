@@ -12,18 +12,24 @@ export const DISPLAY_NAME_KEY_LENGTH = 400;
 
 /**
  * Case-insensitive for all of Unicode and accent-insensitive: compatibility decomposition (ﬁ→fi,
- * full-width Ａ→a), combining marks dropped (Ä→a, İ→i), lower case, ß→ss and final ς→σ as full
- * case folding has them, runs of white space as one space. Dotless ı stays a letter of its own.
+ * full-width Ａ→a), combining marks dropped (Ä→a, İ→i), upper then lower case (so ß→ss and
+ * ᲀ→в, as full case folding has them), final ς→σ, control characters and runs of white space as one
+ * space, none at either end. Dotless ı stays a letter of its own, as in Unicode's case folding.
+ *
+ * No key ends in a space or holds a control character: MariaDB's binary collations pad with spaces
+ * when they compare (`'zq' = 'zq '`, and `'zq\x01' < 'zq'`), SQLite does not.
  */
 export function foldText(value: string): string {
   return value
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
-    .toLowerCase()
+    .replace(/[^ı]+/gu, (run) => run.toUpperCase().toLowerCase())
+    .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
     .replace(/ß/g, 'ss')
     .replace(/ς/g, 'σ')
-    .replace(/\s+/gu, ' ');
+    .replace(/[\p{Cc}\s]+/gu, ' ')
+    .trim();
 }
 
 /** Which fields each table's `filter: { search }` looks in. */
@@ -45,7 +51,7 @@ export interface TextKeys {
 /** The keys a record's text gives; written with the record on every create and update. */
 export function textKeys(record: { name: string; displayName: string; description?: string | null }, searchable: readonly SearchableField[]): TextKeys {
   return {
-    displayNameKey: Array.from(foldText(record.displayName)).slice(0, DISPLAY_NAME_KEY_LENGTH).join(''),
+    displayNameKey: Array.from(foldText(record.displayName)).slice(0, DISPLAY_NAME_KEY_LENGTH).join('').trimEnd(),
     // Folding turned every line break into a space, so a term (folded alike) never spans two fields.
     searchText: searchable.map((field) => foldText(record[field] ?? '')).join('\n'),
   };
@@ -53,5 +59,5 @@ export function textKeys(record: { name: string; displayName: string; descriptio
 
 /** A search term as the searchText column holds text; empty when there is nothing to search for. */
 export function searchTerm(term: string | null | undefined): string {
-  return foldText(term ?? '').trim();
+  return foldText(term ?? '');
 }

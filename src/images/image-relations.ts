@@ -1,4 +1,5 @@
-import { EntityManager, In } from 'typeorm';
+import { EntityManager } from 'typeorm';
+import { shareLock } from '../db/dialect';
 import { Image } from './image.entity';
 
 /**
@@ -58,8 +59,13 @@ export function imagesOwnedBy(manager: EntityManager, groupId: string): Promise<
   return manager.find(Image, { select: { id: true, name: true }, where: { ownerGroupId: groupId }, order: { name: 'ASC' } });
 }
 
-/** The images of these owner groups that use the secret: unsharing it from them would strand them. */
-export function ownedImagesUsingSecret(manager: EntityManager, pullSecretId: string, ownerGroupIds: string[]): Promise<Pick<Image, 'id' | 'name' | 'ownerGroupId'>[]> {
-  if (ownerGroupIds.length === 0) return Promise.resolve([]);
-  return manager.find(Image, { select: { id: true, name: true, ownerGroupId: true }, where: { pullSecretId, ownerGroupId: In(ownerGroupIds) }, order: { name: 'ASC' } });
+/**
+ * The images of these owner groups that use the secret: unsharing it from them would strand them.
+ * With `locking` (MySQL) they are read as committed now, not as the transaction's snapshot had them.
+ */
+export async function ownedImagesUsingSecret(manager: EntityManager, pullSecretId: string, ownerGroupIds: string[], locking = false): Promise<Pick<Image, 'id' | 'name'>[]> {
+  if (ownerGroupIds.length === 0) return [];
+  const groups = ownerGroupIds.map(() => '?').join(', ');
+  const lock = locking ? shareLock(manager.connection) : '';
+  return manager.query(`SELECT id, name FROM images WHERE pullSecretId = ? AND ownerGroupId IN (${groups}) ORDER BY name${lock}`, [pullSecretId, ...ownerGroupIds]);
 }

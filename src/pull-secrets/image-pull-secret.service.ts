@@ -12,7 +12,7 @@ import { inTransaction } from '../db/transaction';
 import { isRecordId } from '../db/record-id';
 import { conflict, notFound, registryChecksOff } from '../errors';
 import { assertGroupsExist } from '../groups/group.service';
-import { forUpdate } from '../db/dialect';
+import { forUpdate, shareLock } from '../db/dialect';
 import type { AvailabilityChecker } from '../images/availability-checker';
 import { forgetAvailability } from '../images/image-availability.store';
 import type { ImagePullSecretFilter, ImagePullSecretOrder } from '../generated/graphql';
@@ -176,14 +176,16 @@ export class ImagePullSecretService {
       const toRemove = existing.filter((g) => !wanted.includes(g));
       const toAdd = wanted.filter((g) => !existing.includes(g));
       if (toRemove.length === 0 && toAdd.length === 0) return current;
-      const stranded = await ownedImagesUsingSecret(m, id, toRemove);
+      // The shares go first: deleting them waits for any image write that read them, and the images
+      // are then read as committed (locking), so one created meanwhile is seen.
+      if (toRemove.length > 0) await m.delete(PullSecretShare, { pullSecretId: id, groupId: In(toRemove) });
+      const stranded = await ownedImagesUsingSecret(m, id, toRemove, true);
       if (stranded.length > 0) {
         throw conflict(`Image pull secret "${current.name}" is used by images of the groups it would be unshared from: ${stranded.map((i) => i.name).join(', ')}`, {
           field: 'groupIds',
           images: stranded.map((i) => ({ id: i.id, name: i.name })),
         });
       }
-      if (toRemove.length > 0) await m.delete(PullSecretShare, { pullSecretId: id, groupId: In(toRemove) });
       if (toAdd.length > 0) await m.insert(PullSecretShare, toAdd.map((groupId) => ({ pullSecretId: id, groupId })));
       const next = Object.assign(new ImagePullSecret(), current, { updatedAt: new Date(), updatedBy: this.access.actor });
       await m.update(ImagePullSecret, { id }, { updatedAt: next.updatedAt, updatedBy: next.updatedBy });
@@ -253,7 +255,15 @@ export interface PullSecretCheck extends LoginCheck {
   secret: ImagePullSecret;
 }
 
-/** For other domains: whether a platform admin shared the secret with the group. */
-export function isSharedWith(manager: EntityManager, pullSecretId: string, groupId: string): Promise<boolean> {
-  return manager.exists(PullSecretShare, { where: { pullSecretId, groupId } });
+/**
+ * For other domains: whether a platform admin shared the secret with the group. A locking read,
+ * so an unsharing that is under way is waited for (and then seen), and one that comes later waits
+ * for the image using the secret to commit, and then sees it.
+ */
+export async function isSharedWith(manager: EntityManager, pullSecretId: string, groupId: string): Promise<boolean> {
+  const lock = shareLock(manager.connection);
+  // The secret first, as setGroups takes it: the two then take turns instead of deadlocking.
+  await manager.query(`SELECT id FROM image_pull_secrets WHERE id = ?${lock}`, [pullSecretId]);
+  const shares: unknown[] = await manager.query(`SELECT groupId FROM image_pull_secret_groups WHERE pullSecretId = ? AND groupId = ?${lock}`, [pullSecretId, groupId]);
+  return shares.length > 0;
 }
