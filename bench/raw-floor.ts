@@ -12,8 +12,8 @@ import { createPool, Pool, RowDataPacket } from 'mysql2/promise';
 
 const PAGE = 50;
 // The columns TypeORM selects when it hydrates each entity.
-const IMAGE_COLUMNS = 'image.id, image.name, image.displayName, image.description, image.type, image.url, image.urlForGpu, image.pullSecretId, image.global, image.version, image.createdAt, image.updatedAt, image.createdBy, image.updatedBy';
-const GROUP_COLUMNS = 'grp.id, grp.name, grp.displayName, grp.description, grp.createdAt, grp.updatedAt, grp.createdBy, grp.updatedBy';
+const IMAGE_COLUMNS = 'image.id, image.name, image.displayName, image.displayNameKey, image.description, image.type, image.url, image.urlForGpu, image.pullSecretId, image.ownerGroupId, image.global, image.enabled, image.version, image.createdAt, image.updatedAt, image.createdBy, image.updatedBy';
+const GROUP_COLUMNS = 'grp.id, grp.name, grp.displayName, grp.displayNameKey, grp.nameKey, grp.description, grp.createdAt, grp.updatedAt, grp.createdBy, grp.updatedBy';
 
 let statements = 0;
 
@@ -37,10 +37,10 @@ async function listPage(pool: Pool, after: string | null): Promise<unknown> {
   const [links, secrets] = await Promise.all([
     ids.length === 0
       ? []
-      : query(pool, `SELECT link.imageId, link.groupId, ${GROUP_COLUMNS} FROM image_group_links link INNER JOIN user_groups grp ON grp.id = link.groupId WHERE link.imageId IN (?) ORDER BY grp.name ASC`, [ids]),
+      : query(pool, `SELECT link.imageId, link.groupId, ${GROUP_COLUMNS} FROM image_group_links link INNER JOIN user_groups grp ON grp.id = link.groupId WHERE link.imageId IN (?) ORDER BY grp.nameKey ASC`, [ids]),
     secretIds.length === 0
       ? []
-      : query(pool, 'SELECT record.id, record.name, record.displayName, record.registryHost, record.username, record.createdAt, record.updatedAt, record.createdBy, record.updatedBy FROM image_pull_secrets record WHERE record.id IN (?)', [secretIds]),
+      : query(pool, 'SELECT record.id, record.name, record.displayName, record.displayNameKey, record.registryHost, record.username, record.createdAt, record.updatedAt, record.createdBy, record.updatedBy FROM image_pull_secrets record WHERE record.id IN (?)', [secretIds]),
   ]);
   const groupsOf = new Map<string, { id: string; name: string }[]>();
   for (const link of links) {
@@ -75,8 +75,8 @@ async function launchable(pool: Pool, groupId: string): Promise<unknown> {
   if (groups.length === 0) throw new Error(`no group ${groupId}`);
   const rows = await query(
     pool,
-    `SELECT ${IMAGE_COLUMNS} FROM images image WHERE (image.global = ? OR image.id IN (SELECT link.imageId FROM image_group_links link WHERE link.groupId = ?)) AND image.type IN (?) ORDER BY image.displayName ASC, image.name ASC`,
-    [true, groupId, ['CPU', 'GPU', 'UNIVERSAL']],
+    `SELECT ${IMAGE_COLUMNS} FROM images image WHERE (image.global = ? OR image.id IN (SELECT link.imageId FROM image_group_links link WHERE link.groupId = ?)) AND image.type IN (?) AND image.enabled = ? ORDER BY image.displayNameKey ASC, image.name ASC`,
+    [true, groupId, ['CPU', 'GPU', 'UNIVERSAL'], true],
   );
   return { launchableImages: rows.map((row) => ({ id: row.id, name: row.name, urlFor: row.type === 'UNIVERSAL' && row.urlForGpu ? row.urlForGpu : row.url })) };
 }
