@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseDatabaseUrl } from '../src/config';
 import { parseArgs } from './support/args';
 import { benchDatabase } from './support/bench-database';
-import { startRawFloor } from './support/child-server';
+import { ChildServer, startFloor } from './support/child-server';
 import { DEFAULT_SHAPE, loadDataset } from './support/dataset';
 import { resultsMarkdown, Row, Run, table, verdicts, verdictTable } from './support/report';
 import { runScenario, Target, Timing } from './support/run-scenario';
@@ -73,12 +73,21 @@ async function main(): Promise<void> {
       // A fixed port: with LOG_LEVEL=warn the service logs no ready line, so /readyz is polled.
       PORT: String(await freePort()),
     }, [...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)]);
-    const floor = kind === 'mysql' ? await startRawFloor({ DATABASE_URL: database.url, DB_POOL_SIZE: String(POOL_SIZE) }) : undefined;
+    const floorEnv = { DATABASE_URL: database.url, DB_POOL_SIZE: String(POOL_SIZE) };
+    const floor = kind === 'mysql' ? await startFloor('raw floor', floorEnv) : undefined;
+    const strong: ChildServer | undefined = kind === 'mysql' ? await startFloor('strong floor', floorEnv) : undefined;
     try {
       const setup: ScenarioSetup = { dataset, token: await service.mint({ sub: 'bench', admin: true }), deepCursor: await cursorBeforePage(service, DEEP_PAGE) };
+      // A floor that answered otherwise would measure less work: every strong-floor request is checked first.
+      if (strong) {
+        for (const scenario of scenarios) {
+          if (scenario.strong) await sameAnswer(scenario.name, scenario.strong(setup), service, strong, setup.token);
+        }
+      }
       for (const scenario of scenarios) {
         const targets: [Row['against'], Target][] = [['service', service]];
         if (scenario.floor && floor) targets.push(['raw floor', floor]);
+        if (scenario.strong && strong) targets.push(['strong floor', strong]);
         for (const [against, target] of targets) {
           const figures = await runScenario(target, timing, (check) => scenario.requests(setup, check));
           const row: Row = { scenario: scenario.name, against, figures };
@@ -89,6 +98,7 @@ async function main(): Promise<void> {
       }
     } finally {
       await floor?.stop();
+      await strong?.stop();
       await service.stop();
     }
     // The service is built by now (startService builds it).
@@ -118,6 +128,17 @@ async function main(): Promise<void> {
     console.error(`\nbench FAILED: errors in ${failed.map((row) => `${row.scenario} (${row.against})`).join(', ')}`);
     process.exitCode = 1;
   }
+}
+
+/** Throws unless the strong floor's `data` is the service's, key for key (cursors aside: each encodes its own). */
+async function sameAnswer(name: string, request: { query: string; variables: Record<string, unknown> }, service: Service, floor: ChildServer, token: string): Promise<void> {
+  const ask = async (url: string) => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(request) });
+    const body = (await response.json()) as { data?: unknown };
+    return JSON.stringify(body.data, (key, value: unknown) => (key === 'endCursor' ? 'cursor' : value));
+  };
+  const [mine, floors] = await Promise.all([ask(service.url), ask(floor.url)]);
+  if (mine !== floors) throw new Error(`the strong floor answers ${name} otherwise than the service:\nservice ${mine.slice(0, 600)}\nfloor   ${floors.slice(0, 600)}`);
 }
 
 /** The endCursor of page `page - 1`: a request with it as `after` answers page `page`. */

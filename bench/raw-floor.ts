@@ -6,22 +6,13 @@
  * Run by bench.ts as a child process (`DATABASE_URL`, `DB_POOL_SIZE`); prints its URL when it
  * listens. Answers `List` and `Launch` operations at any path, and `/metrics` with its statement count.
  */
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
-import { createPool, Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
+import { query, serveFloor } from './support/floor-server';
 
 const PAGE = 50;
 // The columns TypeORM selects when it hydrates each entity.
 const IMAGE_COLUMNS = 'image.id, image.name, image.displayName, image.displayNameKey, image.description, image.type, image.url, image.urlForGpu, image.pullSecretId, image.ownerGroupId, image.global, image.enabled, image.version, image.createdAt, image.updatedAt, image.createdBy, image.updatedBy';
 const GROUP_COLUMNS = 'grp.id, grp.name, grp.displayName, grp.displayNameKey, grp.nameKey, grp.description, grp.createdAt, grp.updatedAt, grp.createdBy, grp.updatedBy';
-
-let statements = 0;
-
-async function query<T extends RowDataPacket>(pool: Pool, sql: string, params: unknown[]): Promise<T[]> {
-  statements++;
-  const [rows] = await pool.query<T[]>(sql, params);
-  return rows;
-}
 
 /** The keyset page by the unique name, as the service pages, with the groups and the pull secret of each image, as the loaders batch them. */
 async function listPage(pool: Pool, after: string | null): Promise<unknown> {
@@ -81,47 +72,7 @@ async function launchable(pool: Pool, groupId: string): Promise<unknown> {
   return { launchableImages: rows.map((row) => ({ id: row.id, name: row.name, urlFor: row.type === 'UNIVERSAL' && row.urlForGpu ? row.urlForGpu : row.url })) };
 }
 
-async function answer(pool: Pool, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method === 'GET' && req.url === '/metrics') {
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(`image_catalog_db_statements_total ${statements}\n`);
-    return;
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const { query: text, variables } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { query: string; variables: Record<string, unknown> };
-  const operation = /^\s*query\s+(\w+)/.exec(text)?.[1];
-  let data: unknown;
-  if (operation === 'List') data = await listPage(pool, (variables.after as string | null) ?? null);
-  else if (operation === 'Launch') data = await launchable(pool, variables.groupId as string);
-  else {
-    res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `the floor does not answer ${operation}` }] }));
-    return;
-  }
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data }));
-}
-
-function main(): void {
-  const url = new URL(process.env.DATABASE_URL ?? '');
-  const pool = createPool({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: decodeURIComponent(url.pathname.slice(1)),
-    connectionLimit: Number(process.env.DB_POOL_SIZE ?? 10),
-    charset: 'utf8mb4_unicode_ci',
-    timezone: 'Z',
-  });
-  const server = createServer((req, res) => {
-    answer(pool, req, res).catch((error: unknown) => {
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: String(error) }] }));
-    });
-  });
-  server.listen(0, '127.0.0.1', () => console.log(`raw floor at http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`));
-  process.on('SIGTERM', () => {
-    server.close(() => void pool.end().then(() => process.exit(0)));
-    server.closeAllConnections();
-  });
-}
-
-main();
+serveFloor('raw floor', {
+  List: (pool, variables) => listPage(pool, (variables.after as string | null) ?? null),
+  Launch: (pool, variables) => launchable(pool, variables.groupId as string),
+});

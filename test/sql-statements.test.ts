@@ -80,4 +80,20 @@ describe('SQL statements per request (every relation goes through a per-request 
     const { count } = await app.countStatements(() => app.ok('{ imagePullSecrets { nodes { images { id groups { id } } } } }'));
     expect(count).toBeLessThanOrEqual(3);
   });
+
+  it.each([
+    ['selected directly', `{ images(first: 5) { totalCount nodes { id } } }`],
+    ['selected through a fragment', `{ images(first: 5) { ...counted } } fragment counted on ImageConnection { ... on ImageConnection { totalCount } nodes { id } }`],
+  ])('counts beside the page when totalCount is %s (the COUNT is sent first, not after the page)', async (_how, query) => {
+    const { statements } = await app.countStatements(() => app.ok(query));
+    const count = statements.findIndex((sql) => /COUNT\(/.test(sql));
+    const page = statements.findIndex((sql) => /ORDER BY/.test(sql) && !/COUNT\(/.test(sql));
+    expect(count).toBeGreaterThanOrEqual(0);
+    expect(count).toBeLessThan(page);
+  });
+
+  it('sends no COUNT when totalCount is not asked for', async () => {
+    const { statements } = await app.countStatements(() => app.ok('{ images(first: 5) { nodes { id } } }'));
+    expect(statements.some((sql) => /COUNT\(/.test(sql))).toBe(false);
+  });
 });

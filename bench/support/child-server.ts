@@ -9,14 +9,18 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-/** Starts the raw floor (bench/raw-floor.ts) in a process of its own, so it never shares the bench's event loop. */
-export async function startRawFloor(env: Record<string, string>): Promise<ChildServer> {
-  const started = await spawnUntil(['-r', 'ts-node/register/transpile-only', join(__dirname, '..', 'raw-floor.ts')], {
+/**
+ * Starts a floor (bench/raw-floor.ts or bench/strong-floor.ts) in a process of its own, so it
+ * never shares the bench's event loop.
+ */
+export async function startFloor(kind: 'raw floor' | 'strong floor', env: Record<string, string>): Promise<ChildServer> {
+  const file = kind === 'raw floor' ? 'raw-floor.ts' : 'strong-floor.ts';
+  const started = await spawnUntil(['-r', 'ts-node/register/transpile-only', join(__dirname, '..', file)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    label: 'the raw floor',
+    label: `the ${kind}`,
     timeoutMs: 30_000,
-    ready: (output) => /raw floor at (http:\/\/\S+)/.exec(output)?.[1],
+    ready: (output) => new RegExp(`${kind} at (http://\\S+)`).exec(output)?.[1],
     keepChars: 5_000,
   });
   const url = started.found;

@@ -4,6 +4,12 @@ import type { Dataset } from './dataset';
 export const LIST = `query List($after: String) { images(first: 50, after: $after) { nodes { id name displayName type url urlForGpu global version
   groups { id name } pullSecret { name } } pageInfo { endCursor hasNextPage } } }`;
 const LAUNCHER = 'query Launch($groupId: ID!) { launchableImages(groupId: $groupId, gpu: true) { id name urlFor(gpu: true) } }';
+// Issue 15's list: a page of 50 with totalCount, 12 fields, each image's groups and pull secret.
+const PAGE = `query Page($after: String) { images(first: 50, after: $after) { totalCount nodes { id name displayName description type url urlForGpu
+  global enabled version createdAt updatedAt groups { id name displayName } pullSecret { id name } } pageInfo { endCursor hasNextPage } } }`;
+const LAUNCH_FIELDS = (gpu: boolean) => `id name displayName urlFor(gpu: ${gpu}) pullSecret { id name }`;
+const LAUNCH_CPU = `query LaunchCpu($groupId: ID!) { launchableImages(groupId: $groupId, gpu: false) { ${LAUNCH_FIELDS(false)} } }`;
+const LAUNCH_GPU = `query LaunchGpu($groupId: ID!) { launchableImages(groupId: $groupId, gpu: true) { ${LAUNCH_FIELDS(true)} } }`;
 const LOOKUP = 'query Lookup($name: String!) { image(name: $name) { id name groups { id name } } }';
 const ENTITIES = 'query Entities($r: [_Any!]!) { _entities(representations: $r) { ... on Image { id name displayName type url } } }';
 const CREATE = 'mutation Create($input: CreateImageInput!) { createImage(input: $input) { id version } }';
@@ -25,8 +31,13 @@ export interface ScenarioSetup {
 
 export interface Scenario {
   name: string;
-  /** Also driven against the raw floor (MySQL/MariaDB only). */
+  /** Also driven against the raw floor, the service's own statements (MySQL/MariaDB only). */
   floor?: boolean;
+  /**
+   * Also driven against the strong floor, the least SQL for the same JSON (MySQL/MariaDB only);
+   * the request the bench first sends to both, to check that the floor answers the same JSON.
+   */
+  strong?: (setup: ScenarioSetup) => { query: string; variables: Data };
   requests(setup: ScenarioSetup, check: BodyCheck): Request[];
 }
 
@@ -59,11 +70,33 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    name: 'list + totalCount (page 1)',
+    strong: () => ({ query: PAGE, variables: { after: null } }),
+    requests: (setup, check) => [read(setup.token, check, PAGE, () => ({ after: null }), (data) => (fullPage(data) ?? (typeof (data.images as { totalCount?: unknown }).totalCount === 'number' ? undefined : 'no totalCount')))],
+  },
+  {
+    name: 'launcher gpu:false',
+    strong: (setup) => ({ query: LAUNCH_CPU, variables: { groupId: setup.dataset.launcherGroupId } }),
+    requests: (setup, check) => [read(setup.token, check, LAUNCH_CPU, () => ({ groupId: setup.dataset.launcherGroupId }), (data) => ((data.launchableImages as unknown[] | undefined)?.length ? undefined : 'no launchable images'))],
+  },
+  {
+    name: 'launcher gpu:true',
+    strong: (setup) => ({ query: LAUNCH_GPU, variables: { groupId: setup.dataset.launcherGroupId } }),
+    requests: (setup, check) => [
+      read(setup.token, check, LAUNCH_GPU, () => ({ groupId: setup.dataset.launcherGroupId }), (data) => {
+        const count = (data.launchableImages as unknown[] | undefined)?.length;
+        return count === setup.dataset.launcherUsable ? undefined : `${count} launchable images, ${setup.dataset.launcherUsable} expected`;
+      }),
+    ],
+  },
+  {
     name: 'lookup',
+    strong: (setup) => ({ query: LOOKUP, variables: { name: setup.dataset.imageNames[7] } }),
     requests: (setup, check) => [read(setup.token, check, LOOKUP, () => ({ name: pick(setup.dataset.imageNames) }), (data) => (data.image ? undefined : 'image not found'))],
   },
   {
     name: 'federation (100 _entities)',
+    strong: (setup) => ({ query: ENTITIES, variables: { r: setup.dataset.imageIds.slice(0, 100).map((id) => ({ __typename: 'Image', id })) } }),
     requests: (setup, check) => [
       read(setup.token, check, ENTITIES, () => ({ r: Array.from({ length: 100 }, () => ({ __typename: 'Image', id: pick(setup.dataset.imageIds) })) }), (data) =>
         (data._entities as unknown[]).every((entity) => entity !== null) ? undefined : 'an entity did not resolve',

@@ -47,8 +47,12 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
   base: SelectQueryBuilder<T>,
   ordering: Ordering,
   args: PageArgs,
+  withCount = false,
 ): Promise<Connection<T>> {
   const { limit, backward } = pageSize(args);
+  // Asked for with the page: counted beside it (on MySQL another pooled connection) instead of after it.
+  const counting = withCount ? base.clone().getCount() : undefined;
+  counting?.catch(() => undefined);
   const after = args.after != null ? decodeCursor(args.after, ordering, 'after') : undefined;
   const before = args.before != null ? decodeCursor(args.before, ordering, 'before') : undefined;
   const alias = base.alias;
@@ -78,7 +82,7 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
   return {
     edges,
     nodes,
-    totalCount: () => base.clone().getCount(),
+    totalCount: () => counting ?? base.clone().getCount(),
     pageInfo: {
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges[edges.length - 1]?.cursor ?? null,

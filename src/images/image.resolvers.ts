@@ -1,4 +1,5 @@
 import { resolveReference } from '../common/lookup';
+import { selectsField } from '../common/selection';
 import { validateInput } from '../common/validation';
 import type { Resolvers } from '../generated/graphql';
 import { CreateImageInput, SetImageGroupsInput, UpdateImageInput } from './image.inputs';
@@ -8,7 +9,7 @@ import { availabilityFor, availabilityOf } from './image-availability';
 export const imageResolvers: Resolvers = {
   Query: {
     image: (_, args, { services }) => services.images.find(args),
-    images: (_, { filter, orderBy, ...page }, { services }) => services.images.list(filter, orderBy, page),
+    images: (_, { filter, orderBy, ...page }, { services }, info) => services.images.list(filter, orderBy, page, selectsField(info, 'totalCount')),
     launchableImages: (_, { groupId, gpu, onlyAvailable, includeDisabled }, { services }) =>
       services.images.launchable(groupId, gpu, { onlyAvailable: onlyAvailable ?? false, includeDisabled: includeDisabled ?? false }),
   },

@@ -48,7 +48,8 @@ export class ImageService {
     return findByIdOrName(args, { byId: this.loaders.imageById, byName: this.loaders.imageByName });
   }
 
-  async list(filter: ImageFilter | null | undefined, orderBy: ImageOrder | null | undefined, page: PageArgs): Promise<Connection<Image>> {
+  /** `withCount`: the caller selected totalCount, so it is counted beside the page. */
+  async list(filter: ImageFilter | null | undefined, orderBy: ImageOrder | null | undefined, page: PageArgs, withCount = false): Promise<Connection<Image>> {
     const qb = scoped(this.dataSource.getRepository(Image).createQueryBuilder(IMAGE_ALIAS), this.access.visibleImages(IMAGE_ALIAS));
     whereSearch(qb, filter?.search);
     if (filter?.types != null) {
@@ -79,7 +80,7 @@ export class ImageService {
         scoped(qb, this.access.visibleGroupId(':ownerGroupId'));
       }
     }
-    const connection = await paginate(qb, orderingOf(orderBy), page);
+    const connection = await paginate(qb, orderingOf(orderBy), page, withCount);
     this.prime(connection.nodes);
     return connection;
   }
@@ -87,12 +88,13 @@ export class ImageService {
   /** The images a group may use (global or linked) that can run on the instance, in display order. */
   async launchable(groupId: string, gpu: boolean, options: { onlyAvailable: boolean; includeDisabled: boolean }): Promise<Image[]> {
     if (options.includeDisabled && !this.access.isAdmin) throw forbidden('includeDisabled is for admins only', 'includeDisabled');
-    const group = await this.loaders.groupById.load(groupId);
-    if (!group || !this.access.isMemberOf(group)) {
+    const refuse = () => {
       // A member learns nothing about groups that are not theirs, not even whether they exist.
       if (!this.access.isAdmin) throw forbidden('launchableImages is only for groups you belong to', 'groupId');
       throw notFound('group', 'groupId', [groupId]);
-    }
+    };
+    // An id that names no record never reaches SQL (MariaDB's ascii_bin id columns refuse some).
+    if (!isRecordId(groupId)) return refuse();
     // Every image a member's own group may use is visible to that member: no further scope needed.
     const qb = this.dataSource
       .getRepository(Image)
@@ -105,7 +107,13 @@ export class ImageService {
       const state = gpu ? 'COALESCE(availability.gpuUrlState, availability.urlState)' : 'availability.urlState';
       qb.andWhere(`${IMAGE_ALIAS}.id IN (SELECT availability.imageId FROM image_availability availability WHERE ${state} = :available)`, { available: 'AVAILABLE' });
     }
-    const images = await entities(qb.orderBy(`${IMAGE_ALIAS}.displayNameKey`, 'ASC').addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC'));
+    // The group check and the images are asked for together; the images of a group the caller may
+    // not launch from are dropped unread.
+    const [group, images] = await Promise.all([
+      this.loaders.groupById.load(groupId),
+      entities(qb.orderBy(`${IMAGE_ALIAS}.displayNameKey`, 'ASC').addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC')),
+    ]);
+    if (!group || !this.access.isMemberOf(group)) return refuse();
     this.prime(images);
     return images;
   }
