@@ -76,6 +76,28 @@ describe('SQL statements per request (every relation goes through a per-request 
     expect(counts[1]).toBe(counts[0]);
   });
 
+  it('the launcher brings each image\'s pull secret along: 2 statements, for an admin and for a member alike', async () => {
+    const secret = await createPullSecret(app);
+    const group = await createGroup(app);
+    const withSecret = await createImage(app, { type: 'CPU', groupIds: [group.id], pullSecretId: secret.id });
+    const without = await createImage(app, { type: 'CPU', groupIds: [group.id] });
+    const LAUNCHER = 'query($g: ID!) { launchableImages(groupId: $g, gpu: false) { id pullSecret { id name } } }';
+    const member = await app.caller({ sub: 'launching-member', groups: [group.name] });
+    for (const client of [app, member]) {
+      const { count } = await app.countStatements(async () => {
+        const data = await client.ok<{ launchableImages: { id: string; pullSecret: unknown }[] }>(LAUNCHER, { g: group.id });
+        const mine = data.launchableImages.filter((i) => [withSecret.id, without.id].includes(i.id));
+        expect(mine).toEqual(
+          expect.arrayContaining([
+            { id: withSecret.id, pullSecret: { id: secret.id, name: secret.name } },
+            { id: without.id, pullSecret: null },
+          ]),
+        );
+      });
+      expect(count).toBe(2);
+    }
+  });
+
   it('pull secrets with their images batch the same way', async () => {
     const { count } = await app.countStatements(() => app.ok('{ imagePullSecrets { nodes { images { id groups { id } } } } }'));
     expect(count).toBeLessThanOrEqual(3);

@@ -33,17 +33,28 @@ export interface EntityRow<T> {
  */
 export async function entityRows<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>): Promise<EntityRow<T>[]> {
   const metadata = qb.expressionMap.mainAlias!.metadata;
-  const fields = fieldsOf(qb, metadata, qb.alias);
-  const driver = qb.connection.driver;
   const rows = (await qb.getRawMany()) as Record<string, unknown>[];
-  return rows.map((raw) => {
-    const entity = metadata.create(undefined, { fromDeserializer: true }) as T;
-    for (const [key, column] of fields) {
-      const value = raw[key];
-      if (value !== undefined) column.setEntityValue(entity, driver.prepareHydratedValue(value, column));
-    }
-    return { entity, raw };
-  });
+  return rows.map((raw) => ({ entity: hydrate(qb, metadata, qb.alias, raw) as T, raw }));
+}
+
+/**
+ * The entity a row holds under `alias`: the main one, or one joined with leftJoinAndSelect (null
+ * when the join found nothing).
+ */
+export function joinedEntity<T extends ObjectLiteral>(qb: SelectQueryBuilder<ObjectLiteral>, entity: new () => T, alias: string, raw: Record<string, unknown>): T | null {
+  const metadata = qb.connection.getMetadata(entity);
+  const primary = DriverUtils.buildAlias(qb.connection.driver, undefined, alias, metadata.primaryColumns[0].databaseName);
+  return raw[primary] == null ? null : (hydrate(qb, metadata, alias, raw) as T);
+}
+
+function hydrate(qb: SelectQueryBuilder<ObjectLiteral>, metadata: EntityMetadata, alias: string, raw: Record<string, unknown>): ObjectLiteral {
+  const driver = qb.connection.driver;
+  const entity = metadata.create(undefined, { fromDeserializer: true }) as ObjectLiteral;
+  for (const [key, column] of fieldsOf(qb, metadata, alias)) {
+    const value = raw[key];
+    if (value !== undefined) column.setEntityValue(entity, driver.prepareHydratedValue(value, column));
+  }
+  return entity;
 }
 
 /** `getMany()` for a query over one entity, by way of `entityRows`. */

@@ -6,7 +6,8 @@ import { orderingOf, whereSearch } from '../common/list-query';
 import { findByIdOrName } from '../common/lookup';
 import { Connection } from '../db/connection';
 import { ConcurrentChangeError } from '../db/database-errors';
-import { entities } from '../db/entity-rows';
+import { entityRows, joinedEntity } from '../db/entity-rows';
+import { ImagePullSecret } from '../pull-secrets/image-pull-secret.entity';
 import { paginate, PageArgs } from '../db/keyset-pagination';
 import { scoped } from '../db/loader-helpers';
 import { inTransaction } from '../db/transaction';
@@ -109,11 +110,19 @@ export class ImageService {
     }
     // The group check and the images are asked for together; the images of a group the caller may
     // not launch from are dropped unread.
-    const [group, images] = await Promise.all([
+    // Each image's pull secret comes along: every launchable image is visible to the caller, and so
+    // is its secret, so the loader is primed instead of asked again.
+    qb.leftJoinAndSelect(ImagePullSecret, 'secret', `secret.id = ${IMAGE_ALIAS}.pullSecretId`);
+    const [group, rows] = await Promise.all([
       this.loaders.groupById.load(groupId),
-      entities(qb.orderBy(`${IMAGE_ALIAS}.displayNameKey`, 'ASC').addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC')),
+      entityRows(qb.orderBy(`${IMAGE_ALIAS}.displayNameKey`, 'ASC').addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC')),
     ]);
     if (!group || !this.access.isMemberOf(group)) return refuse();
+    const images = rows.map((row) => row.entity);
+    for (const row of rows) {
+      const secret = joinedEntity(qb, ImagePullSecret, 'secret', row.raw);
+      if (secret) this.loaders.pullSecretById.prime(secret.id, secret);
+    }
     this.prime(images);
     return images;
   }
