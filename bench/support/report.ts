@@ -7,6 +7,13 @@ export interface Row {
   figures: Figures;
 }
 
+/** One scenario's figures at one catalog size (the scaling part of a full run). */
+export interface ScaleRow {
+  images: number;
+  scenario: string;
+  figures: Figures;
+}
+
 export interface Run {
   command: string;
   date: string;
@@ -15,6 +22,7 @@ export interface Run {
   dataset: string;
   timing: string;
   rows: Row[];
+  scale: ScaleRow[];
   startToReady: { median: number; all: number[] };
   totalSeconds: number;
 }
@@ -113,6 +121,31 @@ export function verdicts(run: Run): Verdict[] {
   ];
 }
 
+/** Median latency and throughput per scenario (rows) and catalog size (columns). */
+export function scaleTable(scale: ScaleRow[]): string {
+  const sizes = [...new Set(scale.map((row) => row.images))].sort((a, b) => a - b);
+  const scenarios = [...new Set(scale.map((row) => row.scenario))];
+  const cell = (scenario: string, images: number) => {
+    const f = scale.find((row) => row.scenario === scenario && row.images === images)?.figures;
+    return f ? `${f.p50.toFixed(1)} ms, ${f.requestsPerSecond.toFixed(0)}/s` : '';
+  };
+  const growth = (scenario: string) => {
+    const first = scale.find((row) => row.scenario === scenario && row.images === sizes[0])?.figures.p50;
+    const last = scale.find((row) => row.scenario === scenario && row.images === sizes[sizes.length - 1])?.figures.p50;
+    return first && last ? `${(last / first).toFixed(1)}x` : '';
+  };
+  return [
+    `| scenario | ${sizes.map((n) => `${n.toLocaleString('en-US')} images: p50, req/s`).join(' | ')} | p50 growth ${sizes[0]} → ${sizes[sizes.length - 1]} |`,
+    `| --- | ${sizes.map(() => '---:').join(' | ')} | ---: |`,
+    ...scenarios.map((scenario) => `| ${scenario} | ${sizes.map((n) => cell(scenario, n)).join(' | ')} | ${growth(scenario)} |`),
+  ].join('\n');
+}
+
+export function scaleSeries(scale: ScaleRow[]): { scenario: string; points: { images: number; p50: number }[] }[] {
+  const scenarios = [...new Set(scale.map((row) => row.scenario))];
+  return scenarios.map((scenario) => ({ scenario, points: scale.filter((row) => row.scenario === scenario).map((row) => ({ images: row.images, p50: row.figures.p50 })) }));
+}
+
 export function verdictTable(list: Verdict[]): string {
   return list.map((v) => `  ${v.status.padEnd(6)} ${v.target}: ${v.figure}`).join('\n');
 }
@@ -153,6 +186,18 @@ export function resultsMarkdown(run: Run): string {
     'group, so with 30% no group could have about 400 usable images, which the launcher scenario is',
     'defined by. `--global-percent 30` loads the literal shape (the launcher then answers ~3,100 images).',
     '',
+    ...(run.scale.length > 0
+      ? [
+          '## How latency grows with the catalog',
+          '',
+          'The service alone, 10 connections, 2 s warm-up + 6 s measured per scenario, a fresh database per size',
+          '(the same shape: 3% global, 500 groups, the launcher group with about 400 linked images plus the global',
+          'ones). Plotted in `bench/scale.svg` (both axes logarithmic).',
+          '',
+          scaleTable(run.scale),
+          '',
+        ]
+      : []),
     '## Targets',
     '',
     '| target | figure | status |',

@@ -10,6 +10,8 @@ const PAGE = `query Page($after: String) { images(first: 50, after: $after) { to
 const LAUNCH_FIELDS = (gpu: boolean) => `id name displayName urlFor(gpu: ${gpu}) pullSecret { id name }`;
 const LAUNCH_CPU = `query LaunchCpu($groupId: ID!) { launchableImages(groupId: $groupId, gpu: false) { ${LAUNCH_FIELDS(false)} } }`;
 const LAUNCH_GPU = `query LaunchGpu($groupId: ID!) { launchableImages(groupId: $groupId, gpu: true) { ${LAUNCH_FIELDS(true)} } }`;
+// A word most descriptions hold, counted too: the folded search scans every row.
+const SEARCH = 'query Search { images(first: 20, filter: { search: "cuda" }) { totalCount nodes { id name } } }';
 const LOOKUP = 'query Lookup($name: String!) { image(name: $name) { id name groups { id name } } }';
 const ENTITIES = 'query Entities($r: [_Any!]!) { _entities(representations: $r) { ... on Image { id name displayName type url } } }';
 const CREATE = 'mutation Create($input: CreateImageInput!) { createImage(input: $input) { id version } }';
@@ -102,6 +104,10 @@ export const SCENARIOS: Scenario[] = [
         (data._entities as unknown[]).every((entity) => entity !== null) ? undefined : 'an entity did not resolve',
       ),
     ],
+  },
+  {
+    name: 'search',
+    requests: (setup, check) => [read(setup.token, check, SEARCH, () => ({}), (data) => ((data.images as { totalCount: number }).totalCount > 0 ? undefined : 'nothing found'))],
   },
   { name: 'writes', requests: writeCycle },
 ];
