@@ -174,7 +174,9 @@ async function main(): Promise<void> {
 async function sameAnswer(name: string, request: { query: string; variables: Record<string, unknown> }, service: Service, floor: ChildServer, token: string): Promise<void> {
   const ask = async (url: string) => {
     const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(request) });
-    const body = (await response.json()) as { data?: unknown };
+    const body = (await response.json()) as { data?: unknown; errors?: unknown };
+    // Two failures would compare equal: each side must answer with data and no errors.
+    if (body.errors || body.data == null) throw new Error(`${name}: ${url} did not answer cleanly: ${JSON.stringify(body).slice(0, 400)}`);
     return JSON.stringify(body.data, (key, value: unknown) => (key === 'endCursor' ? 'cursor' : value));
   };
   const [mine, floors] = await Promise.all([ask(service.url), ask(floor.url)]);

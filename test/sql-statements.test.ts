@@ -114,6 +114,11 @@ describe('SQL statements per request (every relation goes through a per-request 
     expect(count).toBeLessThan(page);
   });
 
+  it('sends no COUNT for a cursor it refuses, even with totalCount asked for', async () => {
+    const { statements } = await app.countStatements(() => app.fails('{ images(first: 5, after: "garbage") { totalCount nodes { id } } }'));
+    expect(statements).toEqual([]);
+  });
+
   it('sends no COUNT when totalCount is not asked for', async () => {
     const { statements } = await app.countStatements(() => app.ok('{ images(first: 5) { nodes { id } } }'));
     expect(statements.some((sql) => /COUNT\(/.test(sql))).toBe(false);

@@ -50,11 +50,12 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
   withCount = false,
 ): Promise<Connection<T>> {
   const { limit, backward } = pageSize(args);
-  // Asked for with the page: counted beside it (on MySQL another pooled connection) instead of after it.
-  const counting = withCount ? base.clone().getCount() : undefined;
-  counting?.catch(() => undefined);
   const after = args.after != null ? decodeCursor(args.after, ordering, 'after') : undefined;
   const before = args.before != null ? decodeCursor(args.before, ordering, 'before') : undefined;
+  // Asked for with the page: counted beside it (on MySQL another pooled connection) instead of
+  // after it; only once the arguments are known to be good, so a bad cursor costs no COUNT.
+  const counting = withCount ? base.clone().getCount() : undefined;
+  counting?.catch(() => undefined);
   const alias = base.alias;
   const column = `${alias}.${ordering.property}`;
 
