@@ -230,6 +230,18 @@ describe('pull secrets shared with groups', () => {
     expect(events).toBe(1);
   });
 
+  it('a group\'s admins reach a secret shared with it as a federation reference too; its members do not, until an image they see uses it', async () => {
+    const secret = await createPullSecret(app);
+    await app.ok(SHARE, { id: secret.id, groupIds: [teamA.id] });
+    const SECRET_ENTITY = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on ImagePullSecret { id name } } }';
+    const reach = async (client: Client) => (await client.ok<{ _entities: unknown[] }>(SECRET_ENTITY, { r: [{ __typename: 'ImagePullSecret', id: secret.id }] }))._entities[0];
+    expect(await reach(adminOfA)).toEqual({ id: secret.id, name: secret.name });
+    expect(await reach(adminOfB)).toBeNull();
+    expect(await reach(memberOfA)).toBeNull();
+    await ownImage(adminOfA, { pullSecretId: secret.id });
+    expect(await reach(memberOfA)).toEqual({ id: secret.id, name: secret.name });
+  });
+
   it('a secret a group\'s images use stays shared with it (CONFLICT listing them) until they stop using it', async () => {
     const secret = await createPullSecret(app);
     await app.ok(SHARE, { id: secret.id, groupIds: [teamA.id] });

@@ -437,6 +437,18 @@ suite('registry checks', () => {
   });
 
   describe('checkImagePullSecret', () => {
+    it('says NOT_REQUIRED when the registry lets anyone in at /v2/', async () => {
+      const open = await startHttpsServer(ca, (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+      try {
+        const secret = await createPullSecret(app, { registryHost: open.host, username: 'u', password: WRONG_PASSWORD });
+        const { checkImagePullSecret } = await ok<{ checkImagePullSecret: { state: string; message: string } }>(CHECK_SECRET, { id: secret.id });
+        expect(checkImagePullSecret).toMatchObject({ state: 'NOT_REQUIRED', message: expect.stringContaining('cannot tell') });
+        expect(open.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v2/']);
+      } finally {
+        await open.close();
+      }
+    });
+
     it('says whether the registry accepts the credentials, over Basic auth and the token service, pulling nothing', async () => {
       const cases: [Record<string, string>, string][] = [
         [{ registryHost: basic.host, username: BASIC_USER, password: BASIC_PASSWORD }, 'ACCEPTED'],

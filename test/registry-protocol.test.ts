@@ -3,7 +3,7 @@ import { createServer, RequestListener, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config';
-import { parseImageReference, pinnedReference } from '../src/registry/image-reference';
+import { parseImageReference, pinnedReference, registryApiHost } from '../src/registry/image-reference';
 import { NotAManifestError, parseManifest } from '../src/registry/manifest';
 import { RegistryChecks } from '../src/registry/registry-checks';
 import { parseChallenges } from '../src/registry/www-authenticate';
@@ -25,6 +25,11 @@ describe('image references, read as Docker reads them', () => {
   it('puts references without a registry on the configured default host, under library/ for a single name', () => {
     expect(parseImageReference('python:3.12', 'mirror.internal:5000')).toMatchObject({ registry: 'mirror.internal:5000', apiHost: 'mirror.internal:5000', repository: 'library/python', tag: '3.12' });
     expect(parseImageReference('team/python:3.12', 'mirror.internal:5000')).toMatchObject({ repository: 'team/python' });
+  });
+
+  it('asks Docker Hub at its API host under each of its names, and other registries where they are', () => {
+    for (const host of ['docker.io', 'index.docker.io', 'Registry-1.Docker.io']) expect(registryApiHost(host)).toBe('registry-1.docker.io');
+    expect(registryApiHost('Harbor.Example.com:8443')).toBe('harbor.example.com:8443');
   });
 
   it('pins by appending the digest, replacing an older one', () => {

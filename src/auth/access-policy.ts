@@ -114,12 +114,13 @@ export class AccessPolicy {
    */
   visibleImages(alias: string): SqlCondition | undefined {
     const linked = this.visibleGroupId('scope_link.groupId');
-    if (!linked) return undefined;
-    const usable = `${alias}.enabled = :scopeEnabled AND (${alias}.global = :scopeGlobal OR ${alias}.id IN (SELECT scope_link.imageId FROM image_group_links scope_link WHERE ${linked.sql}))`;
-    const params = { ...linked.params, scopeGlobal: true, scopeEnabled: true };
-    if (!this.isGroupAdmin) return { sql: usable, params };
-    const owned = this.administeredGroupId(`${alias}.ownerGroupId`) as SqlCondition;
-    return { sql: `(${usable} OR ${owned.sql})`, params: { ...params, ...owned.params } };
+    const enabled = this.enabledImages(alias);
+    if (!linked || !enabled) return undefined;
+    // A group's own image is linked to its group, which its admins are members of: "linked" covers it.
+    return {
+      sql: `${enabled.sql} AND (${alias}.global = :scopeGlobal OR ${alias}.id IN (SELECT scope_link.imageId FROM image_group_links scope_link WHERE ${linked.sql}))`,
+      params: { ...linked.params, ...enabled.params, scopeGlobal: true },
+    };
   }
 
   visibleGroups(alias: string): SqlCondition | undefined {

@@ -210,7 +210,8 @@ export class ImageService {
     if (!this.checker.enabled) throw registryChecksOff('checkImage');
     const found = isRecordId(id) && (await this.checker.checkNow(id, this.access.actor));
     if (!found) throw notFound('image', 'id', [id]);
-    this.forget(id);
+    // A check changes the image's availability only, never the image.
+    this.loaders.availabilityByImageId.clear(id);
     const image = await this.loaders.imageById.load(id);
     if (!image) throw notFound('image', 'id', [id]);
     return image;
@@ -343,6 +344,8 @@ export class ImageService {
     this.loaders.groupsByImageId.clear(imageId);
     this.loaders.imagesByGroupId.clearAll();
     this.loaders.imagesByPullSecretId.clearAll();
+    // A change of references deletes the last check's result.
+    this.loaders.availabilityByImageId.clear(imageId);
   }
 }
 

@@ -35,7 +35,7 @@ export function parseImageReference(reference: string, defaultHost: string): Ima
   }
   return {
     registry: normalizeRegistryHost(registry),
-    apiHost: isDockerHub(registry) ? DOCKER_HUB_API : registry.toLowerCase(),
+    apiHost: registryApiHost(registry),
     repository: path,
     tag: tag ?? (digest ? null : 'latest'),
     digest,
@@ -52,6 +52,11 @@ export function pinnedReference(reference: string, digest: string): string {
 export function withoutDigest(reference: string): string {
   const at = reference.indexOf('@');
   return at >= 0 ? reference.slice(0, at) : reference;
+}
+
+/** Where a registry's API answers: Docker Hub's is not at `docker.io` itself. */
+export function registryApiHost(host: string): string {
+  return isDockerHub(host) ? DOCKER_HUB_API : host.toLowerCase();
 }
 
 /** Docker Hub's aliases are one registry, as Docker's own credential lookup treats them. */

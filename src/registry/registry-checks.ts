@@ -1,7 +1,7 @@
 import { AuthRefusedError, basicAuthorization, Credentials, RegistrySession, TokenCache } from './registry-auth';
 import { CHECK_DEADLINE_FACTOR, RegistryHttp, RegistryHttpSettings, UnreachableError } from './registry-http';
 import { MANIFEST_ACCEPT, NotAManifestError, parseManifest, sha256Digest } from './manifest';
-import { parseImageReference } from './image-reference';
+import { parseImageReference, registryApiHost } from './image-reference';
 import { parseChallenges } from './www-authenticate';
 
 export type AvailabilityState = 'AVAILABLE' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'UNREACHABLE' | 'UNCHECKED';
@@ -55,10 +55,6 @@ export class RegistryChecks {
 
   constructor(private readonly settings: RegistrySettings) {
     this.http = new RegistryHttp(settings);
-  }
-
-  get defaultHost(): string {
-    return this.settings.defaultHost;
   }
 
   /**
@@ -126,7 +122,7 @@ export class RegistryChecks {
   async checkLogin(registryHost: string, credentials: Credentials): Promise<LoginCheck> {
     const checkedAt = new Date().toISOString();
     const result = (state: LoginState, message: string): LoginCheck => ({ registryHost, state, message, checkedAt });
-    const host = registryHost.toLowerCase() === 'docker.io' ? parseImageReference('x', 'docker.io').apiHost : registryHost;
+    const host = registryApiHost(registryHost);
     const url = `${this.http.origin(host)}/v2/`;
     const deadline = AbortSignal.timeout(this.settings.timeoutMs * CHECK_DEADLINE_FACTOR);
     try {

@@ -85,7 +85,8 @@ export class RegistryHttp {
       } catch {
         throw new UnreachableError('redirected to something that is not a URL');
       }
-      if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.settings.plainHttpHosts.has(next.host.toLowerCase()))) {
+      // The rule for credentials is the rule for following at all: TLS, or a host declared plain.
+      if (!this.maySendCredentials(next)) {
         throw new UnreachableError(`redirected to a ${next.protocol.replace(':', '')} URL, which is not followed`);
       }
       url = next.toString();
