@@ -3,11 +3,26 @@ import { DEFAULT_QUERY_LIMITS, LIMIT_SETTINGS, LimitName, QueryLimits } from './
 import { readFileSync } from 'node:fs';
 import { LOG_LEVELS, LogLevel } from './observability/logger';
 import { isRegistryHost } from './common/rules';
+import type { DatabaseHost, HostSelection } from './db/host-pool';
 
 /** Every setting of the service, read from the environment once and checked. The README lists the same. */
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
-  | { kind: 'mysql'; flavor: 'mysql' | 'mariadb'; host: string; port: number; username: string; password: string; database: string };
+  | {
+      kind: 'mysql';
+      flavor: 'mysql' | 'mariadb';
+      /** The first of `hosts`, for tools that talk to one server. */
+      host: string;
+      port: number;
+      /** Every host the URL names (a Galera cluster's nodes), in its order. */
+      hosts: DatabaseHost[];
+      hostSelection: HostSelection;
+      /** Applied on Galera nodes only: 1 (the default) makes every read see the writes committed before it. */
+      wsrepSyncWait: number;
+      username: string;
+      password: string;
+      database: string;
+    };
 
 export interface Config {
   /** Any NODE_ENV but development, dev and test: keys and authentication must be given, never made. */
@@ -266,25 +281,44 @@ export function parseDatabaseUrl(url: string): DatabaseConfig {
     if (!path) throw new ConfigError('DATABASE_URL: sqlite:<path> needs a file path, for example sqlite:./data/image-catalog.sqlite');
     return { kind: 'sqlite', path };
   }
+  const usage = `DATABASE_URL must be sqlite:<path> or mysql://user:pass@host:port[,host:port...]/db, got ${maskPassword(url)}`;
+  // WHATWG URLs hold one host: a list of them is read here and a placeholder parsed in its place.
+  const authority = /^([a-z][a-z0-9+.-]*:\/\/(?:.*@)?)([^/?#@]*)/i.exec(url);
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = new URL(authority && authority[2].includes(',') ? `${authority[1]}multi-host.invalid${url.slice(authority[0].length)}` : url);
   } catch {
-    throw new ConfigError(`DATABASE_URL must be sqlite:<path> or mysql://user:pass@host:port/db, got ${maskPassword(url)}`);
+    throw new ConfigError(usage);
   }
   const flavor = parsed.protocol === 'mysql:' ? 'mysql' : parsed.protocol === 'mariadb:' ? 'mariadb' : undefined;
   if (!flavor) throw new ConfigError(`DATABASE_URL: unsupported scheme "${parsed.protocol}"; use sqlite: or mysql:// (mariadb:// also works)`);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (!database) throw new ConfigError('DATABASE_URL: name the database, as in mysql://user:pass@host:3306/image_catalog');
+  const hosts = parsed.hostname === 'multi-host.invalid' && authority ? authority[2].split(',').map((entry) => parseHost(entry, usage)) : [{ host: parsed.hostname || '127.0.0.1', port: parsed.port ? Number(parsed.port) : 3306 }];
+  const selection = parsed.searchParams.get('hostSelection') ?? 'sequential';
+  if (selection !== 'sequential' && selection !== 'round-robin') throw new ConfigError('DATABASE_URL: hostSelection must be sequential or round-robin');
+  const syncWait = parsed.searchParams.get('wsrepSyncWait') ?? '1';
+  if (!/^\d{1,2}$/.test(syncWait) || Number(syncWait) > 15) throw new ConfigError('DATABASE_URL: wsrepSyncWait must be a number from 0 to 15 (a bit mask; 1 checks reads)');
   return {
     kind: 'mysql',
     flavor,
-    host: parsed.hostname || '127.0.0.1',
-    port: parsed.port ? Number(parsed.port) : 3306,
+    host: hosts[0].host,
+    port: hosts[0].port,
+    hosts,
+    hostSelection: selection,
+    wsrepSyncWait: Number(syncWait),
     username: decodeURIComponent(parsed.username || 'root'),
     password: decodeURIComponent(parsed.password),
     database,
   };
+}
+
+/** host, host:port or [v6]:port, one entry of a host list. */
+function parseHost(entry: string, usage: string): DatabaseHost {
+  const match = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/i.exec(entry.trim());
+  const port = match?.[2] ? Number(match[2]) : 3306;
+  if (!match || port < 1 || port > 65535) throw new ConfigError(usage);
+  return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 /** Everything between "user:" and the last "@" goes, even a password holding a raw "@" or "/". */

@@ -53,6 +53,16 @@ export function registryChecksOff(what: string): GraphQLError {
   return new GraphQLError(`${what} needs registry checks, which are off here (REGISTRY_CHECKS=off)`, { extensions: { code: ErrorCode.REGISTRY_CHECKS_OFF } });
 }
 
+/**
+ * The database connection was lost while a change was being committed: it may have been applied.
+ * Not retried for the caller, who can read the record back and decide.
+ */
+export function outcomeUnknown(): GraphQLError {
+  return new GraphQLError('The database connection was lost while the change was being committed; it may or may not have been applied: read it back before trying again', {
+    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+  });
+}
+
 /** The database cannot be reached: nothing the caller did, and worth trying again shortly. */
 export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable; try again shortly';
 

@@ -18,6 +18,9 @@ describe('loadConfig', () => {
       flavor: 'mysql',
       host: 'db.internal',
       port: 3307,
+      hosts: [{ host: 'db.internal', port: 3307 }],
+      hostSelection: 'sequential',
+      wsrepSyncWait: 1,
       username: 'app',
       password: 'p@ss',
       database: 'catalog',
@@ -29,6 +32,39 @@ describe('loadConfig', () => {
   it('keeps the default SQLite file in DATA_DIR when that is set', () => {
     expect(loadConfig({ DATA_DIR: '/var/lib/catalog/' }).database).toEqual({ kind: 'sqlite', path: '/var/lib/catalog/image-catalog.sqlite' });
     expect(loadConfig({ DATA_DIR: '/var/lib/catalog', DATABASE_URL: 'sqlite:/elsewhere.sqlite' }).database).toEqual({ kind: 'sqlite', path: '/elsewhere.sqlite' });
+  });
+
+  it('reads several hosts (the nodes of a Galera cluster) in their order, with the default port where none is given', () => {
+    const config = loadConfig({ DATABASE_URL: 'mysql://app:s%2Fecret@galera-0.db:3306,galera-1.db,10.0.0.7:3307/catalog?hostSelection=round-robin&wsrepSyncWait=3' });
+    expect(config.database).toEqual({
+      kind: 'mysql',
+      flavor: 'mysql',
+      host: 'galera-0.db',
+      port: 3306,
+      hosts: [
+        { host: 'galera-0.db', port: 3306 },
+        { host: 'galera-1.db', port: 3306 },
+        { host: '10.0.0.7', port: 3307 },
+      ],
+      hostSelection: 'round-robin',
+      wsrepSyncWait: 3,
+      username: 'app',
+      password: 's/ecret',
+      database: 'catalog',
+    });
+    expect(config.databaseLabel).toBe('mysql://app:***@galera-0.db:3306,galera-1.db,10.0.0.7:3307/catalog?hostSelection=round-robin&wsrepSyncWait=3');
+    expect(loadConfig({ DATABASE_URL: 'mysql://root@[::1]:3306,[fd00::2]/x' }).database).toMatchObject({ hosts: [{ host: '::1', port: 3306 }, { host: 'fd00::2', port: 3306 }] });
+  });
+
+  it.each([
+    ['mysql://app:hunter2@h1:3306,,h3/db', /host:port\[,host:port...\]/],
+    ['mysql://app:hunter2@h1:3306,h2:99999/db', /host:port\[,host:port...\]/],
+    ['mysql://app:hunter2@h1,h2 x/db', /host:port\[,host:port...\]/],
+    ['mysql://app:hunter2@h1,h2/db?hostSelection=random', /hostSelection must be sequential or round-robin/],
+    ['mysql://app:hunter2@h1/db?wsrepSyncWait=16', /wsrepSyncWait must be a number from 0 to 15/],
+  ])('refuses %s with a clear message that never shows the password', (url, message) => {
+    expect(() => loadConfig({ DATABASE_URL: url })).toThrow(message);
+    expect(() => loadConfig({ DATABASE_URL: url })).toThrow(/^(?!.*hunter2)/);
   });
 
   it('masks a password that holds a raw "@" entirely', () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createDataSource } from '../src/db/data-source';
-import { pendingMigrations, runPendingMigrations } from '../src/db/migrate';
+import { MIGRATION_LOCK_TABLE, pendingMigrations, runPendingMigrations } from '../src/db/migrate';
 import { migrations } from '../src/db/migrations';
 import { startServiceProcess } from './helpers/service-process';
 import { TEST_JWT_SECRET, TEST_SECRETS_KEY } from './helpers/test-app';
@@ -117,5 +117,27 @@ describe('migrations', () => {
     expect(applied.map((list) => list.length).sort()).toEqual([0, 0, migrations.length]);
     const rows: unknown[] = await replicas[0].query('SELECT name FROM migrations');
     expect(rows).toHaveLength(migrations.length);
+  });
+
+  (onMysql() ? it : it.skip)('waits for a live holder of the migration lock, and takes over the row of one that died', async () => {
+    const [dataSource, other] = await Promise.all([connect(), connect()]);
+    await dataSource.query(`CREATE TABLE ${MIGRATION_LOCK_TABLE} (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, holder VARCHAR(100) NOT NULL, expiresAt DATETIME(3) NOT NULL)`);
+
+    // A replica that is migrating (its heartbeat keeps the row fresh): the newcomer waits for it.
+    await other.query(`INSERT INTO ${MIGRATION_LOCK_TABLE} VALUES (1, 'busy-replica', NOW(3) + INTERVAL 60 SECOND)`);
+    let done = false;
+    const waiting = runPendingMigrations(dataSource).then((applied) => ((done = true), applied));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(done).toBe(false);
+    expect(await pendingMigrations(dataSource)).toHaveLength(migrations.length);
+    await other.query(`DELETE FROM ${MIGRATION_LOCK_TABLE} WHERE holder = 'busy-replica'`);
+    expect(await waiting).toHaveLength(migrations.length);
+    // It let go of the lock when it was done.
+    expect(await other.query(`SELECT * FROM ${MIGRATION_LOCK_TABLE}`)).toEqual([]);
+
+    // A replica killed while migrating left its row: once that has expired, the next one goes ahead.
+    await other.query(`INSERT INTO ${MIGRATION_LOCK_TABLE} VALUES (1, 'killed-replica', NOW(3) - INTERVAL 1 SECOND)`);
+    expect(await runPendingMigrations(dataSource)).toEqual([]);
+    expect(await other.query(`SELECT * FROM ${MIGRATION_LOCK_TABLE}`)).toEqual([]);
   });
 });

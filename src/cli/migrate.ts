@@ -7,7 +7,7 @@ import { runPendingMigrations } from '../db/migrate';
 // DATABASE_URL and says which, so a deploy job can run it before the service starts.
 async function main(): Promise<void> {
   const config = loadConfig();
-  const dataSource = createDataSource(config.database, { poolSize: 1 });
+  const dataSource = createDataSource(config.database, { poolSize: 2 });
   await dataSource.initialize();
   try {
     const applied = await runPendingMigrations(dataSource);

@@ -10,6 +10,7 @@ import { Image } from '../images/image.entity';
 import { ImageAvailabilityRecord } from '../images/image-availability.entity';
 import { ImagePullSecret } from '../pull-secrets/image-pull-secret.entity';
 import { PullSecretShare } from '../pull-secrets/pull-secret-share.entity';
+import { hostPoolDriver } from './host-pool';
 import { migrations } from './migrations';
 import { LogSink, SqlLogger } from './sql-logger';
 
@@ -64,6 +65,8 @@ export function createDataSource(database: DatabaseConfig, options: DataSourceOp
     timezone: 'Z',
     poolSize: options.poolSize ?? 10,
     connectTimeout: CONNECT_TIMEOUT_MS,
+    // One pool per host, with failover between them (host-pool.ts); `poolSize` is per host.
+    driver: hostPoolDriver({ hosts: database.hosts, selection: database.hostSelection, wsrepSyncWait: database.wsrepSyncWait }),
   });
 }
 

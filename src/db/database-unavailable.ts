@@ -16,14 +16,17 @@ const NETWORK_CODES = new Set([
   'ENOTFOUND',
   // mysql2: the server closed the socket (stopped, restarted, killed the connection).
   'PROTOCOL_CONNECTION_LOST',
+  // host-pool.ts: a Galera node that answers but is not part of the primary component.
+  'WSREP_NOT_READY',
 ]);
 
 /**
  * MySQL/MariaDB error numbers that say the server is going away or cannot take us, not that the
  * statement was wrong: too many connections, shutdown in progress, connection aborted or killed,
- * network read/write failures, and the client library's "gone away"/"lost" family.
+ * network read/write failures, the client library's "gone away"/"lost" family, and a Galera node
+ * that has left the primary component or not yet joined it (1047).
  */
-const SERVER_ERRNOS = new Set([1040, 1053, 1152, 1158, 1159, 1160, 1161, 1927, 2002, 2003, 2006, 2013, 2055, 4031]);
+const SERVER_ERRNOS = new Set([1040, 1047, 1053, 1152, 1158, 1159, 1160, 1161, 1927, 2002, 2003, 2006, 2013, 2055, 4031]);
 
 /** mysql2 errors that carry neither a code nor an errno, only these fixed texts. */
 const MESSAGES = new Map([

@@ -1,31 +1,58 @@
-import { DataSource, Migration, MigrationExecutor } from 'typeorm';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource, Migration } from 'typeorm';
 import { isSqlite } from './dialect';
 
-const LOCK_NAME = 'image_catalog_migrations';
-const LOCK_WAIT_SECONDS = 120;
+/** A row, not GET_LOCK: a named lock is one server's, and Galera's nodes do not share them. */
+export const MIGRATION_LOCK_TABLE = 'image_catalog_migration_lock';
+const LOCK_WAIT_MS = 120_000;
+/** A holder that died leaves its row behind; it counts for this long after the last heartbeat. */
+const LOCK_TTL_SECONDS = 60;
+const HEARTBEAT_MS = 15_000;
+/** Certification failure (Galera), lock-wait timeout, deadlock: someone else got there first. */
+const LOST_RACE_ERRNOS = new Set([1062, 1205, 1213]);
 
 /**
  * Applies pending migrations. On MySQL/MariaDB several replicas may start at once (each migrating
- * on start, or an init container each): a named lock on one session makes them take turns, and a
- * latecomer finds nothing left to do. SQLite has a single writer anyway.
+ * on start, or an init container each), on one server or on several nodes of a Galera cluster:
+ * they take turns through a lock row (one primary key, so two nodes inserting it at once conflict
+ * at certification and one of them fails), and a latecomer finds nothing left to do. The row
+ * expires unless its holder keeps renewing it, so a replica killed mid-migration does not block
+ * the others for longer than LOCK_TTL_SECONDS. SQLite has a single writer anyway.
  */
 export async function runPendingMigrations(dataSource: DataSource): Promise<Migration[]> {
   if (isSqlite(dataSource)) return dataSource.runMigrations({ transaction: 'each' });
-  const runner = dataSource.createQueryRunner();
-  await runner.connect();
+  const holder = `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`.slice(0, 100);
+  await dataSource.query(
+    `CREATE TABLE IF NOT EXISTS ${MIGRATION_LOCK_TABLE} (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, holder VARCHAR(100) NOT NULL, expiresAt DATETIME(3) NOT NULL) ENGINE=InnoDB`,
+  );
+  await acquireLock(dataSource, holder);
+  const heartbeat = setInterval(() => {
+    dataSource.query(`UPDATE ${MIGRATION_LOCK_TABLE} SET expiresAt = NOW(3) + INTERVAL ${LOCK_TTL_SECONDS} SECOND WHERE id = 1 AND holder = ?`, [holder]).catch(() => undefined);
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
   try {
-    const [row] = (await runner.query('SELECT GET_LOCK(?, ?) AS locked', [LOCK_NAME, LOCK_WAIT_SECONDS])) as { locked: number | string | null }[];
-    if (Number(row?.locked) !== 1) throw new Error(`another instance held the migration lock for more than ${LOCK_WAIT_SECONDS} s`);
-    try {
-      // On the session that holds the lock: a pool of one connection would otherwise wait on itself.
-      const executor = new MigrationExecutor(dataSource, runner);
-      executor.transaction = 'each';
-      return await executor.executePendingMigrations();
-    } finally {
-      await runner.query('SELECT RELEASE_LOCK(?)', [LOCK_NAME]);
-    }
+    return await dataSource.runMigrations({ transaction: 'each' });
   } finally {
-    await runner.release();
+    clearInterval(heartbeat);
+    await dataSource.query(`DELETE FROM ${MIGRATION_LOCK_TABLE} WHERE id = 1 AND holder = ?`, [holder]).catch(() => undefined);
+  }
+}
+
+async function acquireLock(dataSource: DataSource, holder: string): Promise<void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await dataSource.query(`INSERT INTO ${MIGRATION_LOCK_TABLE} (id, holder, expiresAt) VALUES (1, ?, NOW(3) + INTERVAL ${LOCK_TTL_SECONDS} SECOND)`, [holder]);
+      return;
+    } catch (error) {
+      const errno = (error as { driverError?: { errno?: number } }).driverError?.errno ?? (error as { errno?: number }).errno;
+      if (errno === undefined || !LOST_RACE_ERRNOS.has(errno)) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`another instance held the migration lock for more than ${LOCK_WAIT_MS / 1000} s`);
+    await dataSource.query(`DELETE FROM ${MIGRATION_LOCK_TABLE} WHERE id = 1 AND expiresAt < NOW(3)`);
+    await sleep(100 + Math.random() * 200);
   }
 }
 

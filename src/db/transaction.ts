@@ -1,23 +1,81 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, EntityManager } from 'typeorm';
+import { outcomeUnknown } from '../errors';
 import { ConcurrentChangeError, translateDatabaseError } from './database-errors';
+import { databaseUnavailableCause } from './database-unavailable';
 import { isSqlite } from './dialect';
 
 const MAX_ATTEMPTS = 5;
+/** Backoff before attempt n+1 is random in [0, BASE * 2^n): racers that collided spread apart. */
+const BACKOFF_BASE_MS = 15;
 const sqliteQueues = new WeakMap<DataSource, Promise<unknown>>();
 
 /**
- * Runs `work` in one transaction, so a failed mutation writes nothing. A lost race
- * (ConcurrentChangeError, a MySQL deadlock or lock-wait timeout) reruns the whole transaction a
- * bounded number of times; database errors leave here translated (see database-errors.ts).
+ * MySQL/MariaDB errors after which the server has rolled the transaction back, so running it again
+ * is safe: a deadlock, which is also how Galera answers a commit that lost certification against
+ * a write on another node (1213); a lock-wait timeout (1205); a Galera node that is not, or no
+ * longer, part of the primary component (1047).
+ */
+const ROLLED_BACK_ERRNOS = new Set([1213, 1205, 1047]);
+
+/** The connection went away during COMMIT: the server may or may not have applied it. */
+class LostAtCommit extends Error {}
+
+/** No host gave a connection (the pool has tried each): another attempt now would fare no better. */
+class NoConnection extends Error {
+  constructor(cause: unknown) {
+    super('no database connection', { cause });
+  }
+}
+
+/**
+ * Runs `work` in one transaction, so a failed mutation writes nothing. A transaction that was
+ * certainly rolled back (a lost race, a Galera certification failure, a node that left the
+ * cluster, a connection lost before COMMIT) runs again, on a fresh connection and so on another
+ * node if its own is gone, a bounded number of times with jitter. A connection lost during COMMIT
+ * is not retried: that change may have been applied, and the client is told so. Database errors
+ * leave here translated (see database-errors.ts).
  */
 export async function inTransaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await serialized(dataSource, () => dataSource.transaction(work));
+      return await serialized(dataSource, () => transaction(dataSource, work));
     } catch (error) {
-      if (attempt < MAX_ATTEMPTS && isRetryable(error)) continue;
+      if (error instanceof LostAtCommit) throw outcomeUnknown();
+      if (attempt < MAX_ATTEMPTS && isRetryable(error)) {
+        await sleep(Math.random() * BACKOFF_BASE_MS * 2 ** attempt);
+        continue;
+      }
       throw translateDatabaseError(error);
     }
+  }
+}
+
+/** TypeORM's dataSource.transaction, but telling a failed COMMIT from a failure before it. */
+async function transaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.connect().catch((error: unknown) => {
+      throw new NoConnection(error);
+    });
+    await runner.startTransaction();
+    let result: T;
+    try {
+      result = await work(runner.manager);
+    } catch (error) {
+      await runner.rollbackTransaction().catch(() => undefined);
+      throw error;
+    }
+    try {
+      await runner.commitTransaction();
+    } catch (error) {
+      await runner.rollbackTransaction().catch(() => undefined);
+      // A server that answered COMMIT with an error has rolled back; a lost connection tells nothing.
+      throw !rolledBack(error) && databaseUnavailableCause(error) ? new LostAtCommit() : error;
+    }
+    return result;
+  } finally {
+    await runner.release().catch(() => undefined);
   }
 }
 
@@ -37,7 +95,14 @@ function serialized<T>(dataSource: DataSource, run: () => Promise<T>): Promise<T
 }
 
 function isRetryable(error: unknown): boolean {
-  if (error instanceof ConcurrentChangeError) return true;
-  const errno = (error as { driverError?: { errno?: number } }).driverError?.errno;
-  return errno === 1213 || errno === 1205;
+  if (error instanceof ConcurrentChangeError || rolledBack(error)) return true;
+  if (error instanceof NoConnection) return false;
+  // The connection died under the transaction, before COMMIT (LostAtCommit is handled above):
+  // nothing was applied, and a fresh connection (another node's, if this one is gone) may serve.
+  return databaseUnavailableCause(error) !== undefined;
+}
+
+function rolledBack(error: unknown): boolean {
+  const errno = (error as { driverError?: { errno?: number }; errno?: number }).driverError?.errno ?? (error as { errno?: number }).errno;
+  return errno !== undefined && ROLLED_BACK_ERRNOS.has(errno);
 }
