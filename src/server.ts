@@ -14,7 +14,8 @@ import type { VerifyAuthorization } from './auth/token-verifier';
 import type { Config } from './config';
 import { Context, createContext } from './context';
 import { sqlLogger } from './db/data-source';
-import { poolStats } from './db/pool-stats';
+import { hostPool, poolStats } from './db/pool-stats';
+import { transactionRetries } from './db/transaction';
 import { createFormatError } from './errors';
 import { graphiqlRoutes } from './graphiql/graphiql.routes';
 import { hideFieldSuggestionsPlugin } from './graphql/field-suggestions';
@@ -102,10 +103,12 @@ function limitBatchLength(maxBatch: number): RequestHandler {
  */
 export async function createServer(config: ServerConfig, dataSource: DataSource, options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger('silent');
-  const metrics = new Metrics(
-    () => poolStats(dataSource),
-    () => sqlLogger(dataSource).queryCount,
-  );
+  const metrics = new Metrics({
+    poolStats: () => poolStats(dataSource),
+    statements: () => sqlLogger(dataSource).queryCount,
+    transactionRetries: () => transactionRetries(dataSource),
+    hosts: () => hostPool(dataSource)?.status() ?? [],
+  });
   const app = express();
   app.disable('x-powered-by');
   // express would hash every response body for an ETag; GraphQL POST answers are never revalidated.

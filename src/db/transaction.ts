@@ -9,6 +9,12 @@ const MAX_ATTEMPTS = 5;
 /** Backoff before attempt n+1 is random in [0, BASE * 2^n): racers that collided spread apart. */
 const BACKOFF_BASE_MS = 15;
 const sqliteQueues = new WeakMap<DataSource, Promise<unknown>>();
+const retries = new WeakMap<DataSource, Map<string, number>>();
+
+/** Transactions run again so far, by reason (for /metrics). */
+export function transactionRetries(dataSource: DataSource): ReadonlyMap<string, number> {
+  return retries.get(dataSource) ?? new Map();
+}
 
 /**
  * MySQL/MariaDB errors after which the server has rolled the transaction back, so running it again
@@ -16,7 +22,11 @@ const sqliteQueues = new WeakMap<DataSource, Promise<unknown>>();
  * a write on another node (1213); a lock-wait timeout (1205); a Galera node that is not, or no
  * longer, part of the primary component (1047).
  */
-const ROLLED_BACK_ERRNOS = new Set([1213, 1205, 1047]);
+const ROLLED_BACK_ERRNOS = new Map([
+  [1213, 'deadlock_or_certification'],
+  [1205, 'lock_wait'],
+  [1047, 'node_not_ready'],
+]);
 
 /** The connection went away during COMMIT: the server may or may not have applied it. */
 class LostAtCommit extends Error {}
@@ -42,7 +52,9 @@ export async function inTransaction<T>(dataSource: DataSource, work: (manager: E
       return await serialized(dataSource, () => transaction(dataSource, work));
     } catch (error) {
       if (error instanceof LostAtCommit) throw outcomeUnknown();
-      if (attempt < MAX_ATTEMPTS && isRetryable(error)) {
+      const reason = retryReason(error);
+      if (attempt < MAX_ATTEMPTS && reason) {
+        count(dataSource, reason);
         await sleep(Math.random() * BACKOFF_BASE_MS * 2 ** attempt);
         continue;
       }
@@ -71,7 +83,7 @@ async function transaction<T>(dataSource: DataSource, work: (manager: EntityMana
     } catch (error) {
       await runner.rollbackTransaction().catch(() => undefined);
       // A server that answered COMMIT with an error has rolled back; a lost connection tells nothing.
-      throw !rolledBack(error) && databaseUnavailableCause(error) ? new LostAtCommit() : error;
+      throw !ROLLED_BACK_ERRNOS.has(errno(error) ?? 0) && databaseUnavailableCause(error) ? new LostAtCommit() : error;
     }
     return result;
   } finally {
@@ -94,15 +106,23 @@ function serialized<T>(dataSource: DataSource, run: () => Promise<T>): Promise<T
   return result;
 }
 
-function isRetryable(error: unknown): boolean {
-  if (error instanceof ConcurrentChangeError || rolledBack(error)) return true;
-  if (error instanceof NoConnection) return false;
+/** Why running `error`'s transaction again is safe, or undefined when it is not. */
+function retryReason(error: unknown): string | undefined {
+  if (error instanceof ConcurrentChangeError) return 'concurrent_change';
+  const rolledBackBy = ROLLED_BACK_ERRNOS.get(errno(error) ?? 0);
+  if (rolledBackBy) return rolledBackBy;
+  if (error instanceof NoConnection) return undefined;
   // The connection died under the transaction, before COMMIT (LostAtCommit is handled above):
   // nothing was applied, and a fresh connection (another node's, if this one is gone) may serve.
-  return databaseUnavailableCause(error) !== undefined;
+  return databaseUnavailableCause(error) ? 'connection_lost' : undefined;
 }
 
-function rolledBack(error: unknown): boolean {
-  const errno = (error as { driverError?: { errno?: number }; errno?: number }).driverError?.errno ?? (error as { errno?: number }).errno;
-  return errno !== undefined && ROLLED_BACK_ERRNOS.has(errno);
+function errno(error: unknown): number | undefined {
+  return (error as { driverError?: { errno?: number } }).driverError?.errno ?? (error as { errno?: number }).errno;
+}
+
+function count(dataSource: DataSource, reason: string): void {
+  const counts = retries.get(dataSource) ?? new Map<string, number>();
+  retries.set(dataSource, counts);
+  counts.set(reason, (counts.get(reason) ?? 0) + 1);
 }

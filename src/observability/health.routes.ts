@@ -2,12 +2,13 @@ import express, { Router } from 'express';
 import { DataSource } from 'typeorm';
 import { withTimeout } from '../common/with-timeout';
 import { pendingMigrations } from '../db/migrate';
+import { hostPool } from '../db/pool-stats';
 import type { Metrics } from './metrics';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
 /**
- * /healthz: the process answers. /readyz: the database answers and no migration is pending, and
+ * /healthz: the process answers. /readyz: the database (any of its hosts) answers and no migration is pending, and
  * the server is not shutting down; 503 otherwise, so Kubernetes sends traffic elsewhere.
  * /metrics: Prometheus text format.
  */
@@ -19,7 +20,10 @@ export function healthRoutes(dataSource: DataSource, metrics: Metrics, isStoppin
   router.get('/readyz', async (_, res) => {
     const checks = await readiness(dataSource, isStopping());
     const ready = Object.values(checks).every((state) => state === 'ok');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
+    // Several hosts (a Galera cluster): ready while any of them serves; which ones are in turn.
+    const hosts = hostPool(dataSource)?.status() ?? [];
+    const databaseHosts = hosts.length > 1 ? { databaseHosts: Object.fromEntries(hosts.map(({ address, up }) => [address, up ? 'up' : 'down'])) } : {};
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks, ...databaseHosts });
   });
   router.get('/metrics', async (_, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

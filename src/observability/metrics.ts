@@ -5,6 +5,17 @@ export interface PoolStats {
   idle: number;
 }
 
+/** What the metrics read from the database layer when scraped. */
+export interface DatabaseGauges {
+  poolStats(): PoolStats;
+  /** How many SQL statements the service has sent so far (its TypeORM logger counts them). */
+  statements(): number;
+  /** Transactions run again, by why (transaction.ts). */
+  transactionRetries(): ReadonlyMap<string, number>;
+  /** Each configured MySQL/MariaDB host and whether it is in turn (host-pool.ts); none on SQLite. */
+  hosts(): { address: string; up: boolean }[];
+}
+
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MAX_OPERATION_LABELS = 200;
 
@@ -57,15 +68,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** `statements`: how many SQL statements the service has sent so far (its TypeORM logger counts them). */
-  constructor(poolStats: () => PoolStats, statements: () => number = () => 0) {
+  constructor(database: DatabaseGauges) {
     new Counter({
       name: 'image_catalog_db_statements_total',
       help: 'SQL statements sent to the database',
       registers: [this.registry],
       collect() {
         this.reset();
-        this.inc(statements());
+        this.inc(database.statements());
+      },
+    });
+    new Counter({
+      name: 'image_catalog_db_transaction_retries_total',
+      help: 'Transactions run again after the database rolled them back (deadlock or Galera certification failure, lock wait, node not ready, connection lost before COMMIT, concurrent change)',
+      labelNames: ['reason'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [reason, count] of database.transactionRetries()) this.inc({ reason }, count);
+      },
+    });
+    new Gauge({
+      name: 'image_catalog_db_host_up',
+      help: 'Each database host of DATABASE_URL: 1 while it is in turn, 0 while it is kept out after a failure',
+      labelNames: ['host'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { address, up } of database.hosts()) this.set({ host: address }, up ? 1 : 0);
       },
     });
     new Gauge({
@@ -74,7 +104,7 @@ export class Metrics {
       labelNames: ['state'] as const,
       registers: [this.registry],
       collect() {
-        const stats = poolStats();
+        const stats = database.poolStats();
         this.set({ state: 'in_use' }, stats.inUse);
         this.set({ state: 'idle' }, stats.idle);
       },
