@@ -1,5 +1,8 @@
 /**
  * `npm run soak [-- --duration 60 --warmup 10 --connections 10 --heap-mb 128 --database-url mysql://...]`
+ * `npm run soak -- --galera`: the same on a 3-node MariaDB Galera cluster it starts on loopback
+ * (test/helpers/galera-cluster.ts, needs galera-4 and rsync), the service spreading its
+ * connections over the three nodes (hostSelection=round-robin), so writes meet at certification.
  *
  * Runs the service (production settings, its own fresh MariaDB database) and drives it with
  * autocannon: 80% list and launcher reads, 20% mutations, from an admin and from group members.
@@ -13,6 +16,7 @@ import { Connection, createConnection } from 'mysql2/promise';
 import { startService, Service } from './support/service';
 import { parseArgs } from './support/args';
 import { benchDatabase } from './support/bench-database';
+import { startGaleraCluster } from '../test/helpers/galera-cluster';
 import { seedCatalog, SoakData } from './support/seed';
 import { soakRequests, SoakCounters } from './support/soak-requests';
 
@@ -22,7 +26,26 @@ import { soakRequests, SoakCounters } from './support/soak-requests';
  * leak (seen: +38% over 60 s, flat at 128 MB). Bounded, a leak ends in an out-of-memory crash
  * or GC thrashing, which the checks below catch, and RSS still shows leaks outside the heap.
  */
-const DEFAULTS = { duration: 60, connections: 10, warmup: 10, 'heap-mb': 128, 'database-url': 'mysql://root@127.0.0.1:3306/image_catalog_soak' };
+const DEFAULTS = { duration: 60, connections: 10, warmup: 10, 'heap-mb': 128, 'database-url': 'mysql://root@127.0.0.1:3306/image_catalog_soak', galera: false };
+
+interface SoakDatabase {
+  /** What the service is given. */
+  url: string;
+  /** One server to read the outcome from. */
+  checkUrl: string;
+  drop(): Promise<void>;
+}
+
+async function soakDatabase(args: Record<string, string | number | boolean>): Promise<SoakDatabase> {
+  if (!args.galera) {
+    const database = await benchDatabase('mysql', String(args['database-url']));
+    return { url: database.url, checkUrl: database.url, drop: () => database.drop() };
+  }
+  const cluster = await startGaleraCluster(3);
+  console.log(`galera: 3 nodes synced in ${cluster.formedMs} ms`);
+  // Read back through the node the service's connections reached last.
+  return { url: `${cluster.url()}?hostSelection=round-robin`, checkUrl: cluster.url([3]), drop: () => cluster.destroy() };
+}
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), DEFAULTS);
@@ -30,7 +53,7 @@ async function main(): Promise<void> {
   const connections = Number(args.connections);
   // The heap keeps growing for the first seconds under load; RSS is compared from after that.
   const warmup = Number(args.warmup);
-  const databaseUrl = await benchDatabase('mysql', String(args['database-url']));
+  const databaseUrl = await soakDatabase(args);
   const service = await startService({ DATABASE_URL: databaseUrl.url, NODE_ENV: 'production', LOG_LEVEL: 'info', NODE_OPTIONS: `--max-old-space-size=${Number(args['heap-mb'])}` });
   let failures: string[] = [];
   try {
@@ -51,7 +74,8 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => samples.push(rssOf(service.pid)), Math.max(1, duration / 10) * 1000);
     const result = await drive(service, data, counters, connections, duration).finally(() => clearInterval(sampler));
     const rssAfterRun = rssOf(service.pid);
-    const consistency = await checkConsistency(databaseUrl.url, data, counters);
+    const consistency = await checkConsistency(databaseUrl.checkUrl, data, counters);
+    const reruns = [...(await (await fetch(new URL('/metrics', service.url))).text()).matchAll(/^image_catalog_db_transaction_retries_total\{reason="(\w+)"\} (\d+)$/gm)];
     const figures = {
       duration: `${duration} s (after a ${warmup} s warm-up)`,
       connections,
@@ -70,6 +94,7 @@ async function main(): Promise<void> {
       'RSS after run (MB)': mb(rssAfterRun),
       'RSS during the run (MB)': samples.map(mb).join(' '),
       'RSS growth': `${(((rssAfterRun - rssAfterWarmup) / rssAfterWarmup) * 100).toFixed(1)}%`,
+      'transactions rerun (by reason)': reruns.map((m) => `${m[1]} ${m[2]}`).join(', ') || 'none',
       consistency: consistency.length === 0 ? 'ok' : consistency.join('; '),
     };
     console.log('\nsoak figures');
