@@ -283,7 +283,8 @@ export function parseDatabaseUrl(url: string): DatabaseConfig {
   }
   const usage = `DATABASE_URL must be sqlite:<path> or mysql://user:pass@host:port[,host:port...]/db, got ${maskPassword(url)}`;
   // WHATWG URLs hold one host: a list of them is read here and a placeholder parsed in its place.
-  const authority = /^([a-z][a-z0-9+.-]*:\/\/(?:.*@)?)([^/?#@]*)/i.exec(url);
+  // The user info ends at the last "@" before the path, so an "@" in the query cannot move it.
+  const authority = /^([a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?)([^/?#@]*)/i.exec(url);
   let parsed: URL;
   try {
     parsed = new URL(authority && authority[2].includes(',') ? `${authority[1]}multi-host.invalid${url.slice(authority[0].length)}` : url);
@@ -294,7 +295,11 @@ export function parseDatabaseUrl(url: string): DatabaseConfig {
   if (!flavor) throw new ConfigError(`DATABASE_URL: unsupported scheme "${parsed.protocol}"; use sqlite: or mysql:// (mariadb:// also works)`);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (!database) throw new ConfigError('DATABASE_URL: name the database, as in mysql://user:pass@host:3306/image_catalog');
-  const hosts = parsed.hostname === 'multi-host.invalid' && authority ? authority[2].split(',').map((entry) => parseHost(entry, usage)) : [{ host: parsed.hostname || '127.0.0.1', port: parsed.port ? Number(parsed.port) : 3306 }];
+  const hosts =
+    parsed.hostname === 'multi-host.invalid' && authority
+      ? authority[2].split(',').map((entry) => parseHost(entry, usage))
+      : [{ host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: parsed.port ? Number(parsed.port) : 3306 }];
+  if (hosts.some(({ host }) => host.includes(','))) throw new ConfigError(usage);
   const selection = parsed.searchParams.get('hostSelection') ?? 'sequential';
   if (selection !== 'sequential' && selection !== 'round-robin') throw new ConfigError('DATABASE_URL: hostSelection must be sequential or round-robin');
   const syncWait = parsed.searchParams.get('wsrepSyncWait') ?? '1';

@@ -54,6 +54,9 @@ describe('loadConfig', () => {
     });
     expect(config.databaseLabel).toBe('mysql://app:***@galera-0.db:3306,galera-1.db,10.0.0.7:3307/catalog?hostSelection=round-robin&wsrepSyncWait=3');
     expect(loadConfig({ DATABASE_URL: 'mysql://root@[::1]:3306,[fd00::2]/x' }).database).toMatchObject({ hosts: [{ host: '::1', port: 3306 }, { host: 'fd00::2', port: 3306 }] });
+    expect(loadConfig({ DATABASE_URL: 'mysql://root@[::1]:3307/x' }).database).toMatchObject({ host: '::1', hosts: [{ host: '::1', port: 3307 }] });
+    // An "@" in the query string does not make the host list part of the user info.
+    expect(loadConfig({ DATABASE_URL: 'mysql://u:p@h1,h2/db?note=a@b' }).database).toMatchObject({ hosts: [{ host: 'h1', port: 3306 }, { host: 'h2', port: 3306 }], password: 'p' });
   });
 
   it.each([

@@ -124,7 +124,7 @@ describe('migrations', () => {
     await dataSource.query(`CREATE TABLE ${MIGRATION_LOCK_TABLE} (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, holder VARCHAR(100) NOT NULL, expiresAt DATETIME(3) NOT NULL)`);
 
     // A replica that is migrating (its heartbeat keeps the row fresh): the newcomer waits for it.
-    await other.query(`INSERT INTO ${MIGRATION_LOCK_TABLE} VALUES (1, 'busy-replica', NOW(3) + INTERVAL 60 SECOND)`);
+    await other.query(`INSERT INTO ${MIGRATION_LOCK_TABLE} VALUES (1, 'busy-replica', UTC_TIMESTAMP(3) + INTERVAL 60 SECOND)`);
     let done = false;
     const waiting = runPendingMigrations(dataSource).then((applied) => ((done = true), applied));
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -136,7 +136,7 @@ describe('migrations', () => {
     expect(await other.query(`SELECT * FROM ${MIGRATION_LOCK_TABLE}`)).toEqual([]);
 
     // A replica killed while migrating left its row: once that has expired, the next one goes ahead.
-    await other.query(`INSERT INTO ${MIGRATION_LOCK_TABLE} VALUES (1, 'killed-replica', NOW(3) - INTERVAL 1 SECOND)`);
+    await other.query(`INSERT INTO ${MIGRATION_LOCK_TABLE} VALUES (1, 'killed-replica', UTC_TIMESTAMP(3) - INTERVAL 1 SECOND)`);
     expect(await runPendingMigrations(dataSource)).toEqual([]);
     expect(await other.query(`SELECT * FROM ${MIGRATION_LOCK_TABLE}`)).toEqual([]);
   });

@@ -29,6 +29,16 @@ export interface HostStatus {
 }
 
 const DEFAULT_RETRY_DOWN_HOST_MS = 5_000;
+/** Longer than the connect timeout (data-source.ts), so a host that refuses or times out says so first. */
+const HOST_DEADLINE_MS = 5_000;
+
+class HostTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  readonly fatal = true;
+  constructor() {
+    super('no connection from this host in time');
+  }
+}
 
 /** A Galera node that accepts connections but is not part of the primary component (yet). */
 export class NodeNotReadyError extends Error {
@@ -111,9 +121,10 @@ export class HostPool {
 
   private async acquire(): Promise<PoolConnection> {
     let lastError: Error | undefined;
-    for (const host of this.candidates()) {
+    const candidates = this.candidates();
+    for (const host of candidates) {
       try {
-        const connection = await this.connectionFrom(host);
+        const connection = await (candidates.length > 1 ? this.withinDeadline(this.connectionFrom(host)) : this.connectionFrom(host));
         host.downUntil = 0;
         return connection;
       } catch (error) {
@@ -122,6 +133,22 @@ export class HostPool {
       }
     }
     throw lastError ?? new Error('no database host configured');
+  }
+
+  /**
+   * A host that drops packets instead of refusing them (a partition, a frozen server) would hold a
+   * request in its pool's queue for as long as it likes; with other hosts to try, waiting ends
+   * after HOST_DEADLINE_MS, and a connection that arrives later goes back to its pool.
+   */
+  private withinDeadline(pending: Promise<PoolConnection>): Promise<PoolConnection> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        pending.then((late) => late.release(), () => undefined);
+        reject(new HostTimeoutError());
+      }, HOST_DEADLINE_MS);
+    });
+    return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
   }
 
   /** Usable hosts in selection order, then the others, the soonest to be retried first. */

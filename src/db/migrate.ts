@@ -29,7 +29,7 @@ export async function runPendingMigrations(dataSource: DataSource): Promise<Migr
   );
   await acquireLock(dataSource, holder);
   const heartbeat = setInterval(() => {
-    dataSource.query(`UPDATE ${MIGRATION_LOCK_TABLE} SET expiresAt = NOW(3) + INTERVAL ${LOCK_TTL_SECONDS} SECOND WHERE id = 1 AND holder = ?`, [holder]).catch(() => undefined);
+    dataSource.query(`UPDATE ${MIGRATION_LOCK_TABLE} SET expiresAt = UTC_TIMESTAMP(3) + INTERVAL ${LOCK_TTL_SECONDS} SECOND WHERE id = 1 AND holder = ?`, [holder]).catch(() => undefined);
   }, HEARTBEAT_MS);
   heartbeat.unref();
   try {
@@ -44,16 +44,22 @@ async function acquireLock(dataSource: DataSource, holder: string): Promise<void
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
-      await dataSource.query(`INSERT INTO ${MIGRATION_LOCK_TABLE} (id, holder, expiresAt) VALUES (1, ?, NOW(3) + INTERVAL ${LOCK_TTL_SECONDS} SECOND)`, [holder]);
+      await dataSource.query(`INSERT INTO ${MIGRATION_LOCK_TABLE} (id, holder, expiresAt) VALUES (1, ?, UTC_TIMESTAMP(3) + INTERVAL ${LOCK_TTL_SECONDS} SECOND)`, [holder]);
       return;
     } catch (error) {
-      const errno = (error as { driverError?: { errno?: number } }).driverError?.errno ?? (error as { errno?: number }).errno;
-      if (errno === undefined || !LOST_RACE_ERRNOS.has(errno)) throw error;
+      if (!LOST_RACE_ERRNOS.has(errnoOf(error) ?? 0)) throw error;
     }
     if (Date.now() > deadline) throw new Error(`another instance held the migration lock for more than ${LOCK_WAIT_MS / 1000} s`);
-    await dataSource.query(`DELETE FROM ${MIGRATION_LOCK_TABLE} WHERE id = 1 AND expiresAt < NOW(3)`);
+    // Racing the holder's heartbeat on another node can lose certification: then try again later.
+    await dataSource.query(`DELETE FROM ${MIGRATION_LOCK_TABLE} WHERE id = 1 AND expiresAt < UTC_TIMESTAMP(3)`).catch((error: unknown) => {
+      if (!LOST_RACE_ERRNOS.has(errnoOf(error) ?? 0)) throw error;
+    });
     await sleep(100 + Math.random() * 200);
   }
+}
+
+function errnoOf(error: unknown): number | undefined {
+  return (error as { driverError?: { errno?: number } }).driverError?.errno ?? (error as { errno?: number }).errno;
 }
 
 /**

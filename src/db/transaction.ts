@@ -17,10 +17,11 @@ export function transactionRetries(dataSource: DataSource): ReadonlyMap<string, 
 }
 
 /**
- * MySQL/MariaDB errors after which the server has rolled the transaction back, so running it again
- * is safe: a deadlock, which is also how Galera answers a commit that lost certification against
- * a write on another node (1213); a lock-wait timeout (1205); a Galera node that is not, or no
- * longer, part of the primary component (1047).
+ * MySQL/MariaDB errors after which nothing of the transaction is applied once transaction() has
+ * rolled it back (a lock-wait timeout undoes only its statement), so running it again is safe: a
+ * deadlock, which is also how Galera answers a commit that lost certification against a write on
+ * another node (1213); a lock-wait timeout (1205); a Galera node that is not, or no longer, part of
+ * the primary component (1047).
  */
 const ROLLED_BACK_ERRNOS = new Map([
   [1213, 'deadlock_or_certification'],
@@ -82,8 +83,9 @@ async function transaction<T>(dataSource: DataSource, work: (manager: EntityMana
       await runner.commitTransaction();
     } catch (error) {
       await runner.rollbackTransaction().catch(() => undefined);
-      // A server that answered COMMIT with an error has rolled back; a lost connection tells nothing.
-      throw !ROLLED_BACK_ERRNOS.has(errno(error) ?? 0) && databaseUnavailableCause(error) ? new LostAtCommit() : error;
+      // A server that answered COMMIT with a deadlock (a lost certification) has rolled back; a lost
+      // connection, or Galera's "error during commit" (1180, its node lost the cluster), tells nothing.
+      throw errno(error) === 1180 || (!ROLLED_BACK_ERRNOS.has(errno(error) ?? 0) && databaseUnavailableCause(error)) ? new LostAtCommit() : error;
     }
     return result;
   } finally {
