@@ -32,14 +32,16 @@ export interface LookupLoaders<T> {
 /**
  * The by-id and by-name loaders every named record has: one `IN (...)` query per batch, limited
  * by `scope(alias)` (the caller's access), so a record the caller may not see loads as null.
+ * With `columns`, the records hold only those (and the id).
  */
 export function lookupLoaders<T extends ObjectLiteral & { id: string; name: string }>(
   repository: Repository<T>,
   scope: (alias: string) => SqlCondition | undefined,
+  columns?: (keyof T & string)[],
 ): LookupLoaders<T> {
   const findBy = async (column: 'id' | 'name', keys: readonly string[]) => {
     if (keys.length === 0) return [];
-    const qb = repository.createQueryBuilder('record').where(`record.${column} IN (:...keys)`, { keys: [...keys] });
+    const qb = only(repository.createQueryBuilder('record'), 'record', columns).where(`record.${column} IN (:...keys)`, { keys: [...keys] });
     return entities(scoped(qb, scope('record')));
   };
   return {
@@ -70,12 +72,12 @@ export function linkedLoader<T extends ObjectLiteral>(
   through: Through,
   scopes: (SqlCondition | undefined)[],
   orderBy: string,
+  columns?: (keyof T & string)[],
 ): DataLoader<string, T[]> {
   const keyColumn = `${through.as}.${through.key}`;
   const rawKey = `${through.as}_${through.key}`;
   return new DataLoader(async (keys) => {
-    let qb = repository
-      .createQueryBuilder(alias)
+    let qb = only(repository.createQueryBuilder(alias), alias, columns)
       .innerJoin(through.link, through.as, through.on)
       .addSelect(keyColumn, rawKey)
       .where(`${keyColumn} IN (:...keys)`, { keys: [...keys] });
@@ -83,6 +85,14 @@ export function linkedLoader<T extends ObjectLiteral>(
     const rows = await entityRows(qb.orderBy(orderBy, 'ASC'));
     return manyByKey(keys, rows, (row) => row.raw[rawKey] as string).map((list) => list.map((row) => row.entity));
   });
+}
+
+/**
+ * Selects only `columns` (and the id) of `alias`, for loaders of partial records: summaries that a
+ * resolver uses when the client asks for nothing else, cached apart from the whole records.
+ */
+function only<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, alias: string, columns: string[] | undefined): SelectQueryBuilder<T> {
+  return columns ? qb.select([...new Set(['id', ...columns])].map((column) => `${alias}.${column}`)) : qb;
 }
 
 /** Adds the access scope's condition, when there is one. */

@@ -126,6 +126,7 @@ export class GroupService {
     this.loaders.groupById.clear(id);
     this.loaders.imagesByGroupId.clear(id);
     this.loaders.groupsByImageId.clearAll();
+    this.loaders.groupSummariesByImageId.clearAll();
     this.loaders.imageById.clearAll();
     return id;
   }

@@ -11,6 +11,7 @@ import { ImagePullSecret } from '../pull-secrets/image-pull-secret.entity';
 import { paginate, PageArgs } from '../db/keyset-pagination';
 import { scoped } from '../db/loader-helpers';
 import { inTransaction } from '../db/transaction';
+import { attachSecret, imageColumnsFor, thinSecretSelection } from './image-projection';
 import { badUserInput, conflict, forbidden, notFound, registryChecksOff } from '../errors';
 import type { ImageFilter, ImageOrder } from '../generated/graphql';
 import { assertGroupsExist } from '../groups/group.service';
@@ -36,6 +37,12 @@ const AUDITED = ['name', 'displayName', 'description', 'type', 'url', 'urlForGpu
 /** A change to any of these makes the last registry check meaningless. */
 const CHECKED_FIELDS: (keyof Image)[] = ['url', 'urlForGpu', 'pullSecretId', 'type'];
 const LINKED_TO_GROUP = `${IMAGE_ALIAS}.id IN (SELECT link.imageId FROM image_group_links link WHERE link.groupId = :groupId)`;
+
+/** The fields a launcher request selects, of each image and of its pull secret. */
+export interface LaunchSelection {
+  image?: Set<string>;
+  pullSecret?: Set<string>;
+}
 
 export class ImageService {
   constructor(
@@ -86,8 +93,11 @@ export class ImageService {
     return connection;
   }
 
-  /** The images a group may use (global or linked) that can run on the instance, in display order. */
-  async launchable(groupId: string, gpu: boolean, options: { onlyAvailable: boolean; includeDisabled: boolean }): Promise<Image[]> {
+  /**
+   * The images a group may use (global or linked) that can run on the instance, in display order.
+   * `selection`: the fields asked of each image and of its pull secret, when the caller knows them.
+   */
+  async launchable(groupId: string, gpu: boolean, options: { onlyAvailable: boolean; includeDisabled: boolean; selection?: LaunchSelection }): Promise<Image[]> {
     if (options.includeDisabled && !this.access.isAdmin) throw forbidden('includeDisabled is for admins only', 'includeDisabled');
     const refuse = () => {
       // A member learns nothing about groups that are not theirs, not even whether they exist.
@@ -112,18 +122,25 @@ export class ImageService {
     // not launch from are dropped unread.
     // Each image's pull secret comes along: every launchable image is visible to the caller, and so
     // is its secret, so the loader is primed instead of asked again.
-    qb.leftJoinAndSelect(ImagePullSecret, 'secret', `secret.id = ${IMAGE_ALIAS}.pullSecretId`);
+    // Only the columns the answer reads, when the selection is known: partial entities then stay
+    // out of the loaders, where another field of the request could find them.
+    const columns = imageColumnsFor(options.selection?.image);
+    if (columns) qb.select(columns.map((column) => `${IMAGE_ALIAS}.${column}`));
+    const thinSecrets = thinSecretSelection(options.selection?.pullSecret);
+    if (thinSecrets) qb.leftJoin(ImagePullSecret, 'secret', `secret.id = ${IMAGE_ALIAS}.pullSecretId`).addSelect(['secret.id', 'secret.name']);
+    else qb.leftJoinAndSelect(ImagePullSecret, 'secret', `secret.id = ${IMAGE_ALIAS}.pullSecretId`);
     const [group, rows] = await Promise.all([
       this.loaders.groupById.load(groupId),
       entityRows(qb.orderBy(`${IMAGE_ALIAS}.displayNameKey`, 'ASC').addOrderBy(`${IMAGE_ALIAS}.name`, 'ASC')),
     ]);
     if (!group || !this.access.isMemberOf(group)) return refuse();
     const images = rows.map((row) => row.entity);
-    for (const row of rows) {
-      const secret = joinedEntity(qb, ImagePullSecret, 'secret', row.raw);
-      if (secret) this.loaders.pullSecretById.prime(secret.id, secret);
+    for (const { entity, raw } of rows) {
+      const secret = joinedEntity(qb, ImagePullSecret, 'secret', raw);
+      if (thinSecrets) attachSecret(entity, secret);
+      else if (secret) this.loaders.pullSecretById.prime(secret.id, secret);
     }
-    this.prime(images);
+    if (!columns) this.prime(images);
     return images;
   }
 
@@ -342,6 +359,7 @@ export class ImageService {
     this.loaders.imageById.clear(imageId);
     this.loaders.imageByName.clearAll();
     this.loaders.groupsByImageId.clear(imageId);
+    this.loaders.groupSummariesByImageId.clear(imageId);
     this.loaders.imagesByGroupId.clearAll();
     this.loaders.imagesByPullSecretId.clearAll();
     // A change of references deletes the last check's result.

@@ -114,6 +114,7 @@ export class ImagePullSecretService {
       return next;
     });
     this.loaders.pullSecretById.clear(id).prime(id, secret);
+    this.loaders.pullSecretSummaryById.clear(id);
     if (credentialsChanged) await this.checker.enqueueUsersOf(id);
     return secret;
   }
@@ -157,6 +158,7 @@ export class ImagePullSecretService {
     // Without the secret they are pulled anonymously now: check that.
     this.checker.enqueue(detached);
     this.loaders.pullSecretById.clear(id);
+    this.loaders.pullSecretSummaryById.clear(id);
     this.loaders.imagesByPullSecretId.clear(id);
     this.loaders.imageById.clearAll();
     return id;
@@ -193,6 +195,7 @@ export class ImagePullSecretService {
       return next;
     });
     this.loaders.pullSecretById.clear(id).prime(id, secret);
+    this.loaders.pullSecretSummaryById.clear(id);
     this.loaders.groupsSharingPullSecretId.clear(id);
     this.loaders.pullSecretsSharedWithGroupId.clearAll();
     return secret;

@@ -43,7 +43,11 @@ export async function spawnUntil(args: string[], options: SpawnOptions): Promise
       if (error) reject(error);
       else resolve(value as string);
     };
-    const timer = setTimeout(() => settle(new Error(`${options.label} did not start:\n${output}`)), options.timeoutMs);
+    const timer = setTimeout(() => {
+      // Nobody will hold on to a process that never came up: it must not outlive the run.
+      child.kill('SIGKILL');
+      settle(new Error(`${options.label} did not start:\n${output}`));
+    }, options.timeoutMs);
     const { poll } = options;
     const poller = poll ? setInterval(() => void poll().then((value) => value !== undefined && settle(undefined, value), () => undefined), 50) : undefined;
     const onData = (chunk: Buffer) => {
