@@ -12,6 +12,24 @@ function signed(claims: Record<string, unknown>, key: Uint8Array = secret) {
   return new SignJWT({ exp: now() + 300, ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(key);
 }
 
+describe('verified tokens are remembered, never past their expiry', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { AUTH_CLOCK_TOLERANCE_SECONDS: '0' } });
+  });
+  afterAll(() => app.close());
+
+  it('accepts a token again and again, and refuses it once it has expired although it was just accepted', async () => {
+    const exp = now() + 2;
+    const token = await signed({ sub: 'brief', roles: ['admin'], exp });
+    for (let i = 0; i < 3; i++) expect((await app.as(token).request(ME)).errors).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 50));
+    const response = await app.as(token).request(ME);
+    expect(response.status).toBe(401);
+    expect(response.errors?.[0].message).toMatch(/expired/);
+  });
+});
+
 describe('authentication with an HS256 shared secret', () => {
   let app: TestApp;
   beforeAll(async () => {

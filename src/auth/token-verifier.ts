@@ -22,9 +22,12 @@ export function createTokenVerifier(auth: AuthConfig, signingSecret?: Uint8Array
     // jose checks exp only when present: a token without one would never expire.
     requiredClaims: ['exp'],
   };
+  const verified = new VerifiedTokens();
   return async (authorization) => {
     const token = /^Bearer +(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     if (!token) throw unauthenticated(authorization ? 'the Authorization header must be "Bearer <token>"' : 'no bearer token');
+    const known = verified.get(token);
+    if (known) return known;
     let claims: JWTPayload;
     try {
       // jwtVerify's overloads split on the key's type; both branches take the same options.
@@ -40,8 +43,39 @@ export function createTokenVerifier(auth: AuthConfig, signingSecret?: Uint8Array
     }
     if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw unauthenticated('the token has no subject (sub)');
     if (claims.sub.length > MAX_SUB_LENGTH) throw unauthenticated(`the token's subject (sub) is longer than ${MAX_SUB_LENGTH} characters`);
-    return callerFromClaims({ ...claims, sub: claims.sub }, auth);
+    const caller = callerFromClaims({ ...claims, sub: claims.sub }, auth);
+    verified.set(token, caller, claims.exp as number);
+    return caller;
   };
+}
+
+const VERIFIED_TOKENS = 1_000;
+const VERIFIED_FOR_MS = 60_000;
+const LONGEST_CACHED_TOKEN = 8_192;
+
+/**
+ * Tokens that verified lately, with their caller: a client sends the same token with every request,
+ * and checking its signature each time was a measurable share of a small request. An entry lasts
+ * until the token expires, and at most a minute (so a key withdrawn from the JWKS stops working
+ * within a minute). Bounded; the oldest entries go first.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, { caller: Caller; until: number }>();
+
+  get(token: string): Caller | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (entry.until > Date.now()) return entry.caller;
+    this.entries.delete(token);
+    return undefined;
+  }
+
+  set(token: string, caller: Caller, exp: number): void {
+    if (token.length > LONGEST_CACHED_TOKEN) return;
+    const until = Math.min(exp * 1000, Date.now() + VERIFIED_FOR_MS);
+    if (this.entries.size >= VERIFIED_TOKENS) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(token, { caller, until });
+  }
 }
 
 /**

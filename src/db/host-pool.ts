@@ -197,10 +197,20 @@ export class HostPool {
     if (this.options.wsrepSyncWait !== undefined) await rows(connection, `SET SESSION wsrep_sync_wait = ${this.options.wsrepSyncWait}`);
   }
 
-  /** Errors that say the host is gone or out of the cluster take it out of turn. */
+  /**
+   * Errors that say the host is gone or out of the cluster take it out of turn. And TypeORM's
+   * `connection.promise().query(...)` gets a plain promise: mysql2's captures a stack trace for
+   * every statement, a measurable cost on the hot path for a trace nobody reads.
+   */
   private watch(connection: PoolConnection, host: Host): void {
     const query = connection.query.bind(connection) as (...args: unknown[]) => unknown;
-    (connection as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const target = connection as unknown as { query: (...args: unknown[]) => unknown; promise: () => unknown };
+    const promised = {
+      query: (sql: unknown, values?: unknown) =>
+        new Promise((resolve, reject) => target.query(sql, values, (error: unknown, rows: unknown, fields: unknown) => (error ? reject(error) : resolve([rows, fields])))),
+    };
+    target.promise = () => promised;
+    target.query = (...args: unknown[]) => {
       const at = args.findIndex((arg) => typeof arg === 'function');
       if (at >= 0) {
         const callback = args[at] as (error: unknown, ...rest: unknown[]) => void;

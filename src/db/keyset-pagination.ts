@@ -48,6 +48,7 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
   ordering: Ordering,
   args: PageArgs,
   withCount = false,
+  columns?: string[],
 ): Promise<Connection<T>> {
   const { limit, backward } = pageSize(args);
   const after = args.after != null ? decodeCursor(args.after, ordering, 'after') : undefined;
@@ -60,6 +61,8 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
   const column = `${alias}.${ordering.property}`;
 
   const page = base.clone();
+  // Only the columns asked for, and those the cursors are made of.
+  if (columns) page.select([...new Set([...columns, ordering.property, 'id'])].map((name) => `${alias}.${name}`));
   const unique = ordering.unique ?? false;
   if (after) where(page, beyond(alias, column, ordering.direction, after, 'after', unique));
   if (before) where(page, beyond(alias, column, flip(ordering.direction), before, 'before', unique));
@@ -71,7 +74,13 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
   const more = rows.length > limit;
   const nodes = rows.slice(0, limit);
   if (backward) nodes.reverse();
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(node, ordering), node }));
+  // Most clients ask for nodes and pageInfo.endCursor only: an edge's cursor is made when read.
+  const edges = nodes.map((node) => ({
+    get cursor() {
+      return encodeCursor(node, ordering);
+    },
+    node,
+  }));
 
   // Whether rows lie outside the cursors' bounds; one cheap indexed lookup, and only when asked.
   const existsOutside = (position: CursorPosition | undefined, direction: SortDirection, name: string) => async () => {

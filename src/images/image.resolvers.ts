@@ -13,7 +13,8 @@ import type { ImagePullSecret as ImagePullSecretEntity } from '../pull-secrets/i
 export const imageResolvers: Resolvers = {
   Query: {
     image: (_, args, { services }) => services.images.find(args),
-    images: (_, { filter, orderBy, ...page }, { services }, info) => services.images.list(filter, orderBy, page, selectsField(info, 'totalCount')),
+    images: (_, { filter, orderBy, ...page }, { services }, info) =>
+      services.images.list(filter, orderBy, page, selectsField(info, 'totalCount'), union(selectedFieldNames(info, ['nodes']), selectedFieldNames(info, ['edges', 'node']))),
     launchableImages: (_, { groupId, gpu, onlyAvailable, includeDisabled }, { services }, info) =>
       services.images.launchable(groupId, gpu, {
         onlyAvailable: onlyAvailable ?? false,
@@ -45,3 +46,7 @@ export const imageResolvers: Resolvers = {
       availabilityFor(availabilityOf(image, await loaders.availabilityByImageId.load(image.id), checker.enabled), image, gpu),
   },
 };
+
+function union(a: Set<string> | undefined, b: Set<string> | undefined): Set<string> | undefined {
+  return a && b ? new Set([...a, ...b]) : (a ?? b);
+}

@@ -57,7 +57,8 @@ export class ImageService {
   }
 
   /** `withCount`: the caller selected totalCount, so it is counted beside the page. */
-  async list(filter: ImageFilter | null | undefined, orderBy: ImageOrder | null | undefined, page: PageArgs, withCount = false): Promise<Connection<Image>> {
+  /** `nodeFields`: the fields asked of each image, when the caller knows them (only their columns are read). */
+  async list(filter: ImageFilter | null | undefined, orderBy: ImageOrder | null | undefined, page: PageArgs, withCount = false, nodeFields?: Set<string>): Promise<Connection<Image>> {
     const qb = scoped(this.dataSource.getRepository(Image).createQueryBuilder(IMAGE_ALIAS), this.access.visibleImages(IMAGE_ALIAS));
     whereSearch(qb, filter?.search);
     if (filter?.types != null) {
@@ -88,8 +89,10 @@ export class ImageService {
         scoped(qb, this.access.visibleGroupId(':ownerGroupId'));
       }
     }
-    const connection = await paginate(qb, orderingOf(orderBy), page, withCount);
-    this.prime(connection.nodes);
+    const columns = imageColumnsFor(nodeFields);
+    const connection = await paginate(qb, orderingOf(orderBy), page, withCount, columns);
+    // Partial records stay out of the loaders, where another field of the request could find them.
+    if (!columns) this.prime(connection.nodes);
     return connection;
   }
 
