@@ -6,17 +6,7 @@ import { GraphQLResolveInfo, Kind, SelectionSetNode } from 'graphql';
  * costs a statement whose answer goes unused.
  */
 export function selectsField(info: GraphQLResolveInfo, name: string): boolean {
-  const seen = new Set<string>();
-  const within = (set: SelectionSetNode | undefined): boolean =>
-    (set?.selections ?? []).some((selection) => {
-      if (selection.kind === Kind.FIELD) return selection.name.value === name;
-      if (selection.kind === Kind.INLINE_FRAGMENT) return within(selection.selectionSet);
-      const fragmentName = selection.name.value;
-      if (seen.has(fragmentName)) return false;
-      seen.add(fragmentName);
-      return within(info.fragments[fragmentName]?.selectionSet);
-    });
-  return info.fieldNodes.some((node) => within(node.selectionSet));
+  return selectedFieldNames(info)?.has(name) ?? false;
 }
 
 /**

@@ -2,6 +2,11 @@ import { GraphQLError } from 'graphql';
 import { QueryFailedError } from 'typeorm';
 import { conflict } from '../errors';
 
+/** The MySQL/MariaDB error number of a driver error, bare or wrapped in TypeORM's QueryFailedError. */
+export function mysqlErrno(error: unknown): number | undefined {
+  return (error as { driverError?: { errno?: number } }).driverError?.errno ?? (error as { errno?: number }).errno;
+}
+
 /** Thrown inside a transaction when a row changed under us; the whole transaction is retried. */
 export class ConcurrentChangeError extends Error {
   constructor() {

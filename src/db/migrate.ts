@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, Migration } from 'typeorm';
+import { mysqlErrno } from './database-errors';
 import { isSqlite } from './dialect';
 
 /** A row, not GET_LOCK: a named lock is one server's, and Galera's nodes do not share them. */
@@ -47,19 +48,15 @@ async function acquireLock(dataSource: DataSource, holder: string): Promise<void
       await dataSource.query(`INSERT INTO ${MIGRATION_LOCK_TABLE} (id, holder, expiresAt) VALUES (1, ?, UTC_TIMESTAMP(3) + INTERVAL ${LOCK_TTL_SECONDS} SECOND)`, [holder]);
       return;
     } catch (error) {
-      if (!LOST_RACE_ERRNOS.has(errnoOf(error) ?? 0)) throw error;
+      if (!LOST_RACE_ERRNOS.has(mysqlErrno(error) ?? 0)) throw error;
     }
     if (Date.now() > deadline) throw new Error(`another instance held the migration lock for more than ${LOCK_WAIT_MS / 1000} s`);
     // Racing the holder's heartbeat on another node can lose certification: then try again later.
     await dataSource.query(`DELETE FROM ${MIGRATION_LOCK_TABLE} WHERE id = 1 AND expiresAt < UTC_TIMESTAMP(3)`).catch((error: unknown) => {
-      if (!LOST_RACE_ERRNOS.has(errnoOf(error) ?? 0)) throw error;
+      if (!LOST_RACE_ERRNOS.has(mysqlErrno(error) ?? 0)) throw error;
     });
     await sleep(100 + Math.random() * 200);
   }
-}
-
-function errnoOf(error: unknown): number | undefined {
-  return (error as { driverError?: { errno?: number } }).driverError?.errno ?? (error as { errno?: number }).errno;
 }
 
 /**

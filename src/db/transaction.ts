@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, EntityManager } from 'typeorm';
 import { outcomeUnknown } from '../errors';
-import { ConcurrentChangeError, translateDatabaseError } from './database-errors';
+import { ConcurrentChangeError, mysqlErrno, translateDatabaseError } from './database-errors';
 import { databaseUnavailableCause } from './database-unavailable';
 import { isSqlite } from './dialect';
 
@@ -85,7 +85,7 @@ async function transaction<T>(dataSource: DataSource, work: (manager: EntityMana
       await runner.rollbackTransaction().catch(() => undefined);
       // A server that answered COMMIT with a deadlock (a lost certification) has rolled back; a lost
       // connection, or Galera's "error during commit" (1180, its node lost the cluster), tells nothing.
-      throw errno(error) === 1180 || (!ROLLED_BACK_ERRNOS.has(errno(error) ?? 0) && databaseUnavailableCause(error)) ? new LostAtCommit() : error;
+      throw mysqlErrno(error) === 1180 || (!ROLLED_BACK_ERRNOS.has(mysqlErrno(error) ?? 0) && databaseUnavailableCause(error)) ? new LostAtCommit() : error;
     }
     return result;
   } finally {
@@ -111,16 +111,12 @@ function serialized<T>(dataSource: DataSource, run: () => Promise<T>): Promise<T
 /** Why running `error`'s transaction again is safe, or undefined when it is not. */
 function retryReason(error: unknown): string | undefined {
   if (error instanceof ConcurrentChangeError) return 'concurrent_change';
-  const rolledBackBy = ROLLED_BACK_ERRNOS.get(errno(error) ?? 0);
+  const rolledBackBy = ROLLED_BACK_ERRNOS.get(mysqlErrno(error) ?? 0);
   if (rolledBackBy) return rolledBackBy;
   if (error instanceof NoConnection) return undefined;
   // The connection died under the transaction, before COMMIT (LostAtCommit is handled above):
   // nothing was applied, and a fresh connection (another node's, if this one is gone) may serve.
   return databaseUnavailableCause(error) ? 'connection_lost' : undefined;
-}
-
-function errno(error: unknown): number | undefined {
-  return (error as { driverError?: { errno?: number } }).driverError?.errno ?? (error as { errno?: number }).errno;
 }
 
 function count(dataSource: DataSource, reason: string): void {
