@@ -6,5 +6,5 @@ module.exports = {
   // Type-checking is `npm run typecheck`'s job; transpiling alone keeps the suite fast.
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
   testTimeout: 30000,
-  setupFiles: ['<rootDir>/test/helpers/no-registry-traffic.ts'],
+  setupFiles: ['<rootDir>/test/helpers/test-environment.ts'],
 };

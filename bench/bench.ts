@@ -78,8 +78,10 @@ async function runAtSize(kind: 'sqlite' | 'mysql', databaseUrl: string, shape: D
       PORT: String(await freePort()),
     }, [...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)]);
     const floorEnv = { DATABASE_URL: database.url, DB_POOL_SIZE: String(POOL_SIZE) };
-    const floor = kind === 'mysql' && withFloors ? await startFloor('raw floor', floorEnv) : undefined;
-    const strong: ChildServer | undefined = kind === 'mysql' && withFloors ? await startFloor('strong floor', floorEnv) : undefined;
+    // Profiled too, so that the service's profile can be read against what the same answers cost without it.
+    const floorArgs = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
+    const floor = kind === 'mysql' && withFloors ? await startFloor('raw floor', floorEnv, floorArgs) : undefined;
+    const strong: ChildServer | undefined = kind === 'mysql' && withFloors ? await startFloor('strong floor', floorEnv, floorArgs) : undefined;
     try {
       const deepPage = Math.min(DEEP_PAGE, Math.floor(shape.images / 50) - 10);
       const setup: ScenarioSetup = { dataset, token: await service.mint({ sub: 'bench', admin: true }), deepCursor: await cursorBeforePage(service, Math.max(2, deepPage)) };

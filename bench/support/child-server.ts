@@ -13,9 +13,9 @@ export interface ChildServer {
  * Starts a floor (bench/raw-floor.ts or bench/strong-floor.ts) in a process of its own, so it
  * never shares the bench's event loop.
  */
-export async function startFloor(kind: 'raw floor' | 'strong floor', env: Record<string, string>): Promise<ChildServer> {
+export async function startFloor(kind: 'raw floor' | 'strong floor', env: Record<string, string>, nodeArgs: string[] = []): Promise<ChildServer> {
   const file = kind === 'raw floor' ? 'raw-floor.ts' : 'strong-floor.ts';
-  const started = await spawnUntil(['-r', 'ts-node/register/transpile-only', join(__dirname, '..', file)], {
+  const started = await spawnUntil([...nodeArgs, '-r', 'ts-node/register/transpile-only', join(__dirname, '..', file)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     label: `the ${kind}`,

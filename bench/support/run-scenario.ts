@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import autocannon, { Request } from 'autocannon';
 import type { BodyCheck } from './scenarios';
 
@@ -23,6 +23,10 @@ export interface Figures {
   errorSamples: string[];
   statementsPerRequest: number;
   peakRssMb: number;
+  /** CPU time (user + system) the answering process spent per answered request in the measured run. */
+  cpuMsPerRequest: number;
+  /** The same for the database server (mariadbd), when it runs on this machine; NaN otherwise. */
+  databaseCpuMsPerRequest: number;
 }
 
 /**
@@ -42,7 +46,10 @@ export async function runScenario(target: Target, timing: Timing, requests: (che
     const before = await settledStatements(target.url);
     const check: BodyCheck = { failures: 0, samples: [] };
     const measured = counted(requests(check));
+    const database = databasePid();
+    const cpuBefore = [cpuMsOf(target.pid), database ? cpuMsOf(database) : NaN];
     const result = await drive(target.url, timing.connections, timing.seconds, measured.requests);
+    const cpuAfter = [cpuMsOf(target.pid), database ? cpuMsOf(database) : NaN];
     const after = await settledStatements(target.url);
     const socketErrors = (run: autocannon.Result) => run.non2xx + run.errors + run.timeouts;
     const samples = [...check.samples, ...warmCheck.samples];
@@ -57,6 +64,8 @@ export async function runScenario(target: Target, timing: Timing, requests: (che
       errorSamples: samples,
       statementsPerRequest: measured.sent() > 0 ? (after - before) / measured.sent() : NaN,
       peakRssMb: Math.max(peak, rssOf(target.pid)) / 1024 / 1024,
+      cpuMsPerRequest: (cpuAfter[0] - cpuBefore[0]) / result.requests.total,
+      databaseCpuMsPerRequest: (cpuAfter[1] - cpuBefore[1]) / result.requests.total,
     };
   } finally {
     clearInterval(sampler);
@@ -106,4 +115,29 @@ async function statements(graphqlUrl: string): Promise<number> {
 function rssOf(pid: number): number {
   const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb) * 1024;
+}
+
+/**
+ * CPU time a process has used, from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms).
+ * A steadier figure than requests per second on a small machine where the load generator, the
+ * answering process and the database take turns on the same cores.
+ */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after it are counted from its ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The local mariadbd (or mysqld) process, if there is one. */
+function databasePid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (/^(mariadbd|mysqld)$/.test(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) return Number(entry);
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  return undefined;
 }

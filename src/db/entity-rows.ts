@@ -1,6 +1,7 @@
 import { EntityMetadata, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { DriverUtils } from 'typeorm/driver/DriverUtils';
+import { rawRows } from './statement-cache';
 
 type Field = [rawKey: string, column: ColumnMetadata];
 
@@ -33,7 +34,7 @@ export interface EntityRow<T> {
  */
 export async function entityRows<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>): Promise<EntityRow<T>[]> {
   const metadata = qb.expressionMap.mainAlias!.metadata;
-  const rows = (await qb.getRawMany()) as Record<string, unknown>[];
+  const rows = await rawRows(qb);
   return rows.map((raw) => ({ entity: hydrate(qb, metadata, qb.alias, raw) as T, raw }));
 }
 
@@ -48,16 +49,86 @@ export function joinedEntity<T extends ObjectLiteral>(qb: SelectQueryBuilder<Obj
 }
 
 function hydrate(qb: SelectQueryBuilder<ObjectLiteral>, metadata: EntityMetadata, alias: string, raw: Record<string, unknown>): ObjectLiteral {
-  const driver = qb.connection.driver;
-  const entity = metadata.create(undefined, { fromDeserializer: true }) as ObjectLiteral;
-  for (const [key, column] of fieldsOf(qb, metadata, alias)) {
-    const value = raw[key];
-    if (value !== undefined) column.setEntityValue(entity, driver.prepareHydratedValue(value, column));
+  return hydratorFor(qb, metadata, alias, raw)(raw);
+}
+
+type Hydrator = (raw: Record<string, unknown>) => ObjectLiteral;
+
+/**
+ * Per entity and alias: a hydrator per set of columns present in the row, as a bit mask (rows of
+ * one query all have the same set).
+ */
+const hydratorsByMetadata = new WeakMap<EntityMetadata, Map<string, Map<number | string, Hydrator>>>();
+
+function hydratorFor(qb: SelectQueryBuilder<ObjectLiteral>, metadata: EntityMetadata, alias: string, raw: Record<string, unknown>): Hydrator {
+  const fields = fieldsOf(qb, metadata, alias);
+  let signature: number | string = 0;
+  if (fields.length <= 30) {
+    for (let i = 0; i < fields.length; i++) if (raw[fields[i][0]] !== undefined) signature |= 1 << i;
+  } else {
+    signature = fields.map(([key]) => (raw[key] === undefined ? '0' : '1')).join('');
   }
-  return entity;
+  let byAlias = hydratorsByMetadata.get(metadata);
+  if (!byAlias) hydratorsByMetadata.set(metadata, (byAlias = new Map()));
+  let bySignature = byAlias.get(alias);
+  if (!bySignature) byAlias.set(alias, (bySignature = new Map()));
+  let hydrator = bySignature.get(signature);
+  if (!hydrator) {
+    const present = fields.filter(([key]) => raw[key] !== undefined);
+    hydrator = compiledHydrator(qb, metadata, present) ?? genericHydrator(qb, metadata, fields);
+    bySignature.set(signature, hydrator);
+  }
+  return hydrator;
+}
+
+/** TypeORM's own way, a property at a time: for what the compiled one does not cover. */
+function genericHydrator(qb: SelectQueryBuilder<ObjectLiteral>, metadata: EntityMetadata, fields: Field[]): Hydrator {
+  const driver = qb.connection.driver;
+  return (raw) => {
+    const entity = metadata.create(undefined, { fromDeserializer: true }) as ObjectLiteral;
+    for (const [key, column] of fields) {
+      const value = raw[key];
+      if (value !== undefined) column.setEntityValue(entity, driver.prepareHydratedValue(value, column));
+    }
+    return entity;
+  };
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * A constructor made for one entity and one set of columns, whose prototype is the entity's: V8
+ * sees every property it assigns and lays them out inside the object, where TypeORM's way (an
+ * empty object, then a property at a time) grows and copies a separate property store for each
+ * row. On a page of images with their groups that garbage was a seventh of what a request
+ * allocated. Values still pass through the driver's `prepareHydratedValue`, as TypeORM's do.
+ * Undefined (TypeORM's way is used) for what it does not cover: embedded or virtual columns,
+ * transformers, entities whose constructor sets properties, lazy relations, a `typename` option, unusual
+ * property names.
+ */
+function compiledHydrator(qb: SelectQueryBuilder<ObjectLiteral>, metadata: EntityMetadata, present: Field[]): Hydrator | undefined {
+  const driver = qb.connection.driver;
+  const plain = present.every(
+    ([, column]) => !column.embeddedMetadata && !column.isVirtual && !column.transformer && IDENTIFIER.test(column.propertyName),
+  );
+  if (!plain || typeof metadata.target !== 'function' || metadata.lazyRelations.length > 0 || qb.connection.options.typename) return undefined;
+  // TypeORM builds entities with their constructor; skipping it changes nothing only when it sets nothing.
+  const Target = metadata.target as new () => object;
+  if (Object.keys(new Target()).length > 0) return undefined;
+  const columns = present.map(([, column]) => column);
+  const body = present.map(([key, column], i) => `this.${column.propertyName} = prepare(raw[${JSON.stringify(key)}], columns[${i}]);`).join('\n');
+  // Only property names that are identifiers (checked above) and quoted raw keys reach the source.
+  const Entity = new Function('prepare', 'columns', `return function Hydrated(raw) {\n${body}\n};`)(
+    (value: unknown, column: ColumnMetadata) => driver.prepareHydratedValue(value, column),
+    columns,
+  ) as new (raw: Record<string, unknown>) => ObjectLiteral;
+  Entity.prototype = metadata.target.prototype as object;
+  return (raw) => new Entity(raw);
 }
 
 /** `getMany()` for a query over one entity, by way of `entityRows`. */
 export async function entities<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>): Promise<T[]> {
-  return (await entityRows(qb)).map((row) => row.entity);
+  const metadata = qb.expressionMap.mainAlias!.metadata;
+  const rows = await rawRows(qb);
+  return rows.map((raw) => hydrate(qb, metadata, qb.alias, raw) as T);
 }

@@ -2,6 +2,7 @@ import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { badUserInput } from '../errors';
 import { Connection } from './connection';
 import { entities } from './entity-rows';
+import { count, rawRows } from './statement-cache';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -55,7 +56,7 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
   const before = args.before != null ? decodeCursor(args.before, ordering, 'before') : undefined;
   // Asked for with the page: counted beside it (on MySQL another pooled connection) instead of
   // after it; only once the arguments are known to be good, so a bad cursor costs no COUNT.
-  const counting = withCount ? base.clone().getCount() : undefined;
+  const counting = withCount ? count(base) : undefined;
   counting?.catch(() => undefined);
   const alias = base.alias;
   const column = `${alias}.${ordering.property}`;
@@ -86,13 +87,13 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
   const existsOutside = (position: CursorPosition | undefined, direction: SortDirection, name: string) => async () => {
     if (!position) return false;
     const probe = where(base.clone(), beyond(alias, column, direction, position, name, unique, true));
-    return (await probe.select(`${alias}.id`).limit(1).getRawOne()) !== undefined;
+    return (await rawRows(probe.select(`${alias}.id`).limit(1))).length > 0;
   };
 
   return {
     edges,
     nodes,
-    totalCount: () => counting ?? base.clone().getCount(),
+    totalCount: () => counting ?? count(base),
     pageInfo: {
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges[edges.length - 1]?.cursor ?? null,
