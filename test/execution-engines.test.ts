@@ -1,4 +1,5 @@
-import { getIntrospectionQuery } from 'graphql';
+import { getIntrospectionQuery, getNamedType, GraphQLObjectType, isLeafType, isObjectType } from 'graphql';
+import { buildSchema } from '../src/schema';
 import { MAX_COMPILED_DOCUMENTS } from '../src/graphql/jit-executor';
 import { createGroup, createImage, createPullSecret, uniqueName } from './helpers/factories';
 import { Client, GraphQLResponse, startTestApp, TestApp } from './helpers/test-app';
@@ -54,13 +55,48 @@ async function both(token: string | null, query: string, variables?: Record<stri
 }
 
 const IMAGE_FIELDS = `id name displayName description type url urlForGpu cpu: urlFor(gpu: false) gpu: urlFor(gpu: true)
-  global version createdAt updatedAt createdBy updatedBy pullSecret { id name registryHost } groups { id name images { name } }`;
+  global enabled version createdAt updatedAt createdBy updatedBy pullSecret { id name registryHost } groups { id name images { name } }`;
 
 describe('the same answers from graphql-jit and graphql-js', () => {
   it('a page of images with every field, nested relations, aliases and __typename', async () => {
     const response = await both(adminToken, `query Page($first: Int!) { __typename images(first: $first, orderBy: { field: NAME, direction: DESC }) {
       __typename totalCount nodes { __typename ${IMAGE_FIELDS} } edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`, { first: 3 });
     expect((response.data as { images: { nodes: unknown[] } }).images.nodes).toHaveLength(3);
+  });
+
+  // graphql-jit runs with leaf serialization off (src/graphql/jit-executor.ts): built-in scalars
+  // and enums go out as resolvers return them. graphql-js checks and converts each one, so the same
+  // answer from both means every leaf already had its JSON type. Every field without arguments of
+  // every type reached from a page of images (two levels deep), groups, pull secrets and the audit trail.
+  it('every field without arguments of images, groups, pull secrets and audit events', async () => {
+    await createImage(app, { type: 'GPU', enabled: false, groupIds: [group.id] });
+    const schema = buildSchema();
+    const selection = (type: GraphQLObjectType, depth: number): string =>
+      Object.values(type.getFields())
+        .filter((field) => field.args.length === 0)
+        .map((field) => {
+          const named = getNamedType(field.type);
+          if (isLeafType(named)) return field.name;
+          if (isObjectType(named) && depth > 0) return `${field.name} { ${selection(named, depth - 1)} }`;
+          return '';
+        })
+        .filter(Boolean)
+        .join(' ');
+    const of = (name: string, depth: number) => selection(schema.getType(name) as GraphQLObjectType, depth);
+    const pages = {
+      images: `images(first: 5) { totalCount nodes { ${of('Image', 2)} cpu: availabilityFor(gpu: false) { ${of('ImageReferenceAvailability', 1)} } } pageInfo { ${of('PageInfo', 0)} } }`,
+      groups: `groups(first: 5) { totalCount nodes { ${of('Group', 1)} } }`,
+      imagePullSecrets: `imagePullSecrets(first: 5) { totalCount nodes { ${of('ImagePullSecret', 1)} } }`,
+      auditEvents: `auditEvents(first: 5) { totalCount nodes { ${of('AuditEvent', 1)} } }`,
+    };
+    for (const [root, page] of Object.entries(pages)) {
+      const response = await both(adminToken, `{ ${page} }`);
+      expect(response.errors).toBeUndefined();
+      expect((response.data as Record<string, { nodes: unknown[] }>)[root].nodes.length).toBeGreaterThan(0);
+    }
+    const images = (await both(adminToken, `{ ${pages.images} }`)).data as { images: { nodes: { enabled: boolean; version: number }[] } };
+    expect(images.images.nodes.some((node) => node.enabled === false)).toBe(true);
+    expect(images.images.nodes.every((node) => Number.isInteger(node.version))).toBe(true);
   });
 
   it('what a member may see: the access rules run the same in both', async () => {
