@@ -87,6 +87,23 @@ const NO_REGISTRY_CHECKS: Config['registry'] = { checks: false, defaultHost: 'do
 /** Safe when the caller gives none: the defaults, introspection and suggestions as in development. */
 const DEFAULT_GRAPHQL_CONFIG: Config['graphql'] = { limits: DEFAULT_QUERY_LIMITS, introspection: true, batching: false, maxBatch: 10, maxBodyBytes: 1_048_576, hideFieldSuggestions: false, execution: 'jit' };
 
+/**
+ * Apollo's express integration answers with res.send(string), and express turns a string of 1,000
+ * characters or more into a Buffer before writing it (to hash an ETag, which is off here): a copy
+ * of every page of images. Node writes the string as it is. Apollo has set the status and headers
+ * (Content-Type included) by then; anything else goes to express's own send.
+ */
+const sendStringsAsTheyAre: RequestHandler = (_req, res, next) => {
+  const send = res.send;
+  res.send = function sendString(this: typeof res, body?: unknown) {
+    if (typeof body !== 'string' || !this.getHeader('Content-Type')) return send.call(this, body);
+    this.setHeader('Content-Length', Buffer.byteLength(body));
+    this.end(body);
+    return this;
+  };
+  next();
+};
+
 /** Each operation of a batch passes the limits on its own; this bounds how many one request holds. */
 function limitBatchLength(maxBatch: number): RequestHandler {
   return (req, res, next) => {
@@ -155,6 +172,7 @@ export async function createServer(config: ServerConfig, dataSource: DataSource,
     express.json({ limit: graphql.maxBodyBytes }),
     rejectUnreadableBody(graphql.maxBodyBytes),
     limitBatchLength(graphql.maxBatch),
+    sendStringsAsTheyAre,
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const observation = res.locals.observation as Observation;

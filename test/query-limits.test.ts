@@ -254,6 +254,26 @@ describe('HTTP protections', () => {
     }
   });
 
+  it('a large answer goes out whole: its Content-Length counts its UTF-8 bytes, its type names the charset, HEAD gets no body', async () => {
+    const token = await app.mint({ sub: 'test-admin', admin: true });
+    // Over 1,000 characters (where express would have copied the answer into a Buffer), with characters of 2, 3 and 4 bytes.
+    const description = 'é€😀'.repeat(300);
+    const image = await createImage(app, { description });
+    const response = await fetch(app.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query($name: String!) { image(name: $name) { description } }', variables: { name: image.name } }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(body.length).toBeGreaterThan(2000);
+    expect(Number(response.headers.get('content-length'))).toBe(body.length);
+    expect(JSON.parse(body.toString('utf8'))).toEqual({ data: { image: { description } } });
+    const head = await fetch(`${app.url}?query=${encodeURIComponent('{ __typename }')}`, { method: 'HEAD', headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' } });
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+  });
+
   it('CSRF prevention: a simple request (GET without a preflight header, or text/plain) is refused', async () => {
     const token = await app.mint({ sub: 'test-admin', admin: true });
     const get = await fetch(`${app.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });

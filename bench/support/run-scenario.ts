@@ -29,47 +29,81 @@ export interface Figures {
   databaseCpuMsPerRequest: number;
 }
 
+/** What one measured round of one target gave. */
+interface Round {
+  result: autocannon.Result;
+  sent: number;
+  statements: number;
+  cpuMs: number;
+  databaseCpuMs: number;
+}
+
 /**
- * A warm-up run, then the measured run. The statement counter is read between the two and after,
- * so statements made by the warm-up are not counted; RSS is sampled throughout.
+ * Several targets (the service and its floors) on the same requests: each warms up, then the
+ * measured time is cut into `rounds` rounds taken in turn (the order reversed every other round),
+ * so that a machine that speeds up or slows down over the minutes of a scenario, as this shared
+ * 2-core VM does, weighs on every target alike instead of on whichever ran last. Requests/s is
+ * over all rounds; p50 is the rounds' p50s weighted by their requests, p99 the worst round's. The
+ * statement counter is read once it stands still around each round, so statements of the warm-up
+ * are not counted; RSS is sampled throughout.
  */
-export async function runScenario(target: Target, timing: Timing, requests: (check: BodyCheck) => Request[]): Promise<Figures> {
-  let peak = rssOf(target.pid);
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, rssOf(target.pid));
-  }, 200);
+export async function runInterleaved(targets: Target[], timing: Timing, requests: (check: BodyCheck) => Request[], rounds: number): Promise<Figures[]> {
+  const peaks = targets.map((target) => rssOf(target.pid));
+  const sampler = setInterval(() => targets.forEach((target, i) => (peaks[i] = Math.max(peaks[i], rssOf(target.pid)))), 200);
   try {
-    const warmCheck: BodyCheck = { failures: 0, samples: [] };
-    const warm = await drive(target.url, timing.connections, timing.warmupSeconds, counted(requests(warmCheck)).requests);
-    // Requests in flight when autocannon stops still run their statements after it returns: the
-    // counter is read once it stands still, and divided by the requests sent, answered or not.
-    const before = await settledStatements(target.url);
-    const check: BodyCheck = { failures: 0, samples: [] };
-    const measured = counted(requests(check));
+    const checks = targets.map((): BodyCheck => ({ failures: 0, samples: [] }));
+    const warmChecks = targets.map((): BodyCheck => ({ failures: 0, samples: [] }));
+    const warms: autocannon.Result[] = [];
+    for (const [i, target] of targets.entries()) warms.push(await drive(target.url, timing.connections, timing.warmupSeconds, counted(requests(warmChecks[i])).requests));
+    const measured: Round[][] = targets.map(() => []);
     const database = databasePid();
-    const cpuBefore = [cpuMsOf(target.pid), database ? cpuMsOf(database) : NaN];
-    const result = await drive(target.url, timing.connections, timing.seconds, measured.requests);
-    const cpuAfter = [cpuMsOf(target.pid), database ? cpuMsOf(database) : NaN];
-    const after = await settledStatements(target.url);
-    const socketErrors = (run: autocannon.Result) => run.non2xx + run.errors + run.timeouts;
-    const samples = [...check.samples, ...warmCheck.samples];
-    if (warm.non2xx + result.non2xx > 0) samples.push(`${warm.non2xx + result.non2xx} non-2xx responses`);
-    if (warm.errors + warm.timeouts + result.errors + result.timeouts > 0) samples.push(`${warm.errors + result.errors} socket errors, ${warm.timeouts + result.timeouts} timeouts`);
-    return {
-      requests: result.requests.total,
-      requestsPerSecond: result.requests.average,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      errors: socketErrors(warm) + socketErrors(result) + warmCheck.failures + check.failures,
-      errorSamples: samples,
-      statementsPerRequest: measured.sent() > 0 ? (after - before) / measured.sent() : NaN,
-      peakRssMb: Math.max(peak, rssOf(target.pid)) / 1024 / 1024,
-      cpuMsPerRequest: (cpuAfter[0] - cpuBefore[0]) / result.requests.total,
-      databaseCpuMsPerRequest: (cpuAfter[1] - cpuBefore[1]) / result.requests.total,
-    };
+    for (let round = 0; round < rounds; round++) {
+      const order = [...targets.keys()];
+      if (round % 2 === 1) order.reverse();
+      for (const i of order) {
+        const target = targets[i];
+        // Requests in flight when autocannon stops still run their statements after it returns: the
+        // counter is read once it stands still, and divided by the requests sent, answered or not.
+        const before = await settledStatements(target.url);
+        const sending = counted(requests(checks[i]));
+        const cpuBefore = [cpuMsOf(target.pid), database ? cpuMsOf(database) : NaN];
+        const result = await drive(target.url, timing.connections, timing.seconds / rounds, sending.requests);
+        const cpuAfter = [cpuMsOf(target.pid), database ? cpuMsOf(database) : NaN];
+        const after = await settledStatements(target.url);
+        measured[i].push({ result, sent: sending.sent(), statements: after - before, cpuMs: cpuAfter[0] - cpuBefore[0], databaseCpuMs: cpuAfter[1] - cpuBefore[1] });
+      }
+    }
+    return targets.map((target, i) => figuresOf(warms[i], measured[i], warmChecks[i], checks[i], Math.max(peaks[i], rssOf(target.pid))));
   } finally {
     clearInterval(sampler);
   }
+}
+
+function figuresOf(warm: autocannon.Result, rounds: Round[], warmCheck: BodyCheck, check: BodyCheck, peakRss: number): Figures {
+  const sum = (value: (round: Round) => number) => rounds.reduce((total, round) => total + value(round), 0);
+  const answered = sum((round) => round.result.requests.total);
+  const seconds = sum((round) => round.result.duration);
+  const socketErrors = (run: autocannon.Result) => run.non2xx + run.errors + run.timeouts;
+  const runs = [warm, ...rounds.map((round) => round.result)];
+  const non2xx = runs.reduce((total, run) => total + run.non2xx, 0);
+  const socket = runs.reduce((total, run) => total + run.errors, 0);
+  const timeouts = runs.reduce((total, run) => total + run.timeouts, 0);
+  const samples = [...check.samples, ...warmCheck.samples];
+  if (non2xx > 0) samples.push(`${non2xx} non-2xx responses`);
+  if (socket + timeouts > 0) samples.push(`${socket} socket errors, ${timeouts} timeouts`);
+  const sent = sum((round) => round.sent);
+  return {
+    requests: answered,
+    requestsPerSecond: seconds > 0 ? answered / seconds : 0,
+    p50: answered > 0 ? sum((round) => round.result.latency.p50 * round.result.requests.total) / answered : NaN,
+    p99: Math.max(...rounds.map((round) => round.result.latency.p99)),
+    errors: runs.reduce((total, run) => total + socketErrors(run), 0) + warmCheck.failures + check.failures,
+    errorSamples: samples,
+    statementsPerRequest: sent > 0 ? sum((round) => round.statements) / sent : NaN,
+    peakRssMb: peakRss / 1024 / 1024,
+    cpuMsPerRequest: sum((round) => round.cpuMs) / answered,
+    databaseCpuMsPerRequest: sum((round) => round.databaseCpuMs) / answered,
+  };
 }
 
 function drive(url: string, connections: number, seconds: number, requests: Request[]): Promise<autocannon.Result> {

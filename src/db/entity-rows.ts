@@ -35,7 +35,9 @@ export interface EntityRow<T> {
 export async function entityRows<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>): Promise<EntityRow<T>[]> {
   const metadata = qb.expressionMap.mainAlias!.metadata;
   const rows = await rawRows(qb);
-  return rows.map((raw) => ({ entity: hydrate(qb, metadata, qb.alias, raw) as T, raw }));
+  // Rows of one query hold the same columns: one hydrator serves them all.
+  const hydrate = rows.length > 0 ? hydratorFor(qb, metadata, qb.alias, rows[0]) : undefined;
+  return rows.map((raw) => ({ entity: hydrate!(raw) as T, raw }));
 }
 
 /**
@@ -130,5 +132,6 @@ function compiledHydrator(qb: SelectQueryBuilder<ObjectLiteral>, metadata: Entit
 export async function entities<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>): Promise<T[]> {
   const metadata = qb.expressionMap.mainAlias!.metadata;
   const rows = await rawRows(qb);
-  return rows.map((raw) => hydrate(qb, metadata, qb.alias, raw) as T);
+  const hydrate = rows.length > 0 ? hydratorFor(qb, metadata, qb.alias, rows[0]) : undefined;
+  return rows.map((raw) => hydrate!(raw) as T);
 }
