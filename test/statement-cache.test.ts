@@ -1,6 +1,6 @@
 import { Brackets, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { entities } from '../src/db/entity-rows';
-import { count, queryAndParameters, rawRows, shapesCached } from '../src/db/statement-cache';
+import { count, isCached, queryAndParameters, rawRows, shapesCached } from '../src/db/statement-cache';
 import { Group } from '../src/groups/group.entity';
 import { ImageGroupLink } from '../src/images/image-group-link.entity';
 import { Image } from '../src/images/image.entity';
@@ -80,6 +80,17 @@ describe('statement cache: one SQL text per query shape, parameters bound per ru
     expect(shapesCached(metadata)).toBe(before);
   });
 
+  it('makes room for new shapes when full: a burst of odd ones costs renderings, never the cache', () => {
+    const groups = () => app.dataSource.getRepository(Group).createQueryBuilder('grp').select(['grp.id', 'grp.name']);
+    for (let limit = 1; limit <= 520; limit++) queryAndParameters(groups().limit(limit));
+    expect(shapesCached(app.dataSource.getMetadata(Group))).toBe(500);
+    expect(isCached(groups().limit(1))).toBe(false);
+    expect(isCached(groups().limit(520))).toBe(true);
+    const fresh = groups().where('grp.name = :name', { name: 'x' });
+    expect(queryAndParameters(fresh)).toEqual(fresh.getQueryAndParameters());
+    expect(isCached(fresh)).toBe(true);
+  });
+
   it('counts as getCount() does, with and without conditions and joins', async () => {
     const cases = [
       imagesQb(),
@@ -107,5 +118,13 @@ describe('compiled hydration: the same entities as TypeORM builds', () => {
     expect(ours).toEqual(await partial().getMany());
     expect(Object.keys(ours[0]).sort()).toEqual(['enabled', 'id', 'name', 'pullSecretId']);
     expect(ours.some((image) => image.pullSecretId === null)).toBe(true);
+  });
+  it('past 64 column sets per entity and alias, TypeORM\'s way, with the same entities', async () => {
+    const columns = ['name', 'displayName', 'description', 'createdAt', 'updatedAt', 'createdBy', 'updatedBy'];
+    for (let mask = 0; mask < 80; mask++) {
+      const chosen = columns.filter((_, i) => mask & (1 << i));
+      const qb = () => app.dataSource.getRepository(Group).createQueryBuilder('grp').select(['grp.id', ...chosen.map((column) => `grp.${column}`)]).orderBy('grp.id', 'ASC');
+      expect(await entities(qb())).toEqual(await qb().getMany());
+    }
   });
 });

@@ -60,6 +60,8 @@ type Hydrator = (raw: Record<string, unknown>) => ObjectLiteral;
  * Per entity and alias: a hydrator per set of columns present in the row, as a bit mask (rows of
  * one query all have the same set).
  */
+/** Compiled hydrators kept per entity and alias; the common selections are a handful. */
+const MAX_COMPILED_PER_ALIAS = 64;
 const hydratorsByMetadata = new WeakMap<EntityMetadata, Map<string, Map<number | string, Hydrator>>>();
 
 function hydratorFor(qb: SelectQueryBuilder<ObjectLiteral>, metadata: EntityMetadata, alias: string, raw: Record<string, unknown>): Hydrator {
@@ -76,6 +78,8 @@ function hydratorFor(qb: SelectQueryBuilder<ObjectLiteral>, metadata: EntityMeta
   if (!bySignature) byAlias.set(alias, (bySignature = new Map()));
   let hydrator = bySignature.get(signature);
   if (!hydrator) {
+    // Column sets follow the fields callers ask for: past a bound, TypeORM's way, compiled nothing.
+    if (bySignature.size >= MAX_COMPILED_PER_ALIAS) return genericHydrator(qb, metadata, fields);
     const present = fields.filter(([key]) => raw[key] !== undefined);
     hydrator = compiledHydrator(qb, metadata, present) ?? genericHydrator(qb, metadata, fields);
     bySignature.set(signature, hydrator);

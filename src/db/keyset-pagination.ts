@@ -63,7 +63,7 @@ export async function paginate<T extends ObjectLiteral & { id: string }>(
 
   const page = base.clone();
   // Only the columns asked for, and those the cursors are made of.
-  if (columns) page.select([...new Set([...columns, ordering.property, 'id'])].map((name) => `${alias}.${name}`));
+  if (columns) page.select([...new Set([...columns, ordering.property, 'id'])].sort().map((name) => `${alias}.${name}`));
   const unique = ordering.unique ?? false;
   if (after) where(page, beyond(alias, column, ordering.direction, after, 'after', unique));
   if (before) where(page, beyond(alias, column, flip(ordering.direction), before, 'before', unique));

@@ -11,7 +11,11 @@ import type { WhereClause } from 'typeorm/query-builder/WhereClause';
  * share one text.
  */
 const textByMetadata = new WeakMap<EntityMetadata, Map<string, string>>();
-/** At most this many shapes per entity: shapes come from code, not from callers, but stay bounded. */
+/**
+ * At most this many shapes per entity. Callers shape some queries (the columns their fields read,
+ * a page's size), so the oldest shape makes room for a new one: a burst of odd shapes costs a few
+ * renderings, never the cache.
+ */
 const MAX_SHAPES = 500;
 
 /**
@@ -28,11 +32,13 @@ export function queryAndParameters(qb: SelectQueryBuilder<ObjectLiteral>): [stri
 
 /** The rows of a SELECT, as `getRawMany()` returns them, through the cached text. */
 export async function rawRows(qb: SelectQueryBuilder<ObjectLiteral>): Promise<Record<string, unknown>[]> {
-  if (qb.expressionMap.lockMode !== undefined) return (await qb.getRawMany()) as Record<string, unknown>[];
+  const map = qb.expressionMap;
+  // Locks, a transaction of its own and TypeORM's result cache are getRawMany's business.
+  if (map.lockMode !== undefined || map.useTransaction || map.cache) return (await qb.getRawMany()) as Record<string, unknown>[];
   const [sql, parameters] = queryAndParameters(qb);
   // TypeORM's own choice (obtainQueryRunner): the builder's runner, in a transaction, or a pooled one.
   const own = (qb as unknown as { queryRunner?: QueryRunner }).queryRunner;
-  const runner = own ?? qb.connection.createQueryRunner();
+  const runner = own ?? qb.connection.createQueryRunner(qb.connection.defaultReplicationModeForReads());
   try {
     return (await runner.query(sql, parameters, true)).records as Record<string, unknown>[];
   } finally {
@@ -44,9 +50,15 @@ export async function rawRows(qb: SelectQueryBuilder<ObjectLiteral>): Promise<Re
 export async function count(qb: SelectQueryBuilder<ObjectLiteral>): Promise<number> {
   const map = qb.expressionMap;
   if (map.joinAttributes.length > 0 || map.groupBys.length > 0 || map.offset !== undefined || map.skip !== undefined || map.take !== undefined) return qb.getCount();
-  const counting = qb.clone().orderBy().limit(undefined).select('COUNT(1)', 'cnt');
+  const counting = qb.clone().orderBy().limit(undefined).select('COUNT(1)', 'cnt').setOption('disable-global-order');
   const rows = await rawRows(counting);
   return rows[0]?.cnt ? Number.parseInt(String(rows[0].cnt), 10) : 0;
+}
+
+/** Whether `qb`'s shape has its text in the cache (for tests). */
+export function isCached(qb: SelectQueryBuilder<ObjectLiteral>): boolean {
+  const key = shapeOf(qb.expressionMap);
+  return key !== undefined && (textByMetadata.get(qb.expressionMap.mainAlias!.metadata)?.has(key) ?? false);
 }
 
 /** How many shapes are cached for an entity (for tests). */
@@ -67,7 +79,8 @@ function cachedQuery(qb: SelectQueryBuilder<ObjectLiteral>): string {
     return known;
   }
   const text = qb.getQuery();
-  if (texts.size < MAX_SHAPES) texts.set(key, text);
+  if (texts.size >= MAX_SHAPES) texts.delete(texts.keys().next().value as string);
+  texts.set(key, text);
   return text;
 }
 
@@ -100,11 +113,15 @@ function shapeOf(map: QueryExpressionMap): string | undefined {
     !map.aliasNamePrefixingEnabled ||
     map.extraAppendedAndWhereCondition ||
     map.relationIdAttributes.length > 0 ||
-    map.timeTravel
+    map.timeTravel ||
+    map.queryEntity ||
+    // An entity's own default order, and FROM sources added beside the main one.
+    map.mainAlias.metadata.orderBy !== undefined ||
+    map.aliases.some((alias) => alias.type === 'from' && alias !== map.mainAlias)
   ) {
     return undefined;
   }
-  let shape = `${map.mainAlias.name}|${map.limit ?? ''}|`;
+  let shape = `${map.mainAlias.name}|${map.limit ?? ''}|${map.options.join(',')}|`;
   for (const select of map.selects) {
     if (typeof select.selection !== 'string') return undefined;
     shape += `${select.selection} AS ${select.aliasName ?? ''},`;
@@ -112,7 +129,7 @@ function shapeOf(map: QueryExpressionMap): string | undefined {
   shape += '|';
   for (const join of map.joinAttributes) {
     // Joins to an entity class by alias and condition; a relation path ("image.groups") is not cached.
-    if (typeof join.entityOrProperty !== 'function' || typeof join.condition !== 'string' || join.mapToProperty) return undefined;
+    if (typeof join.entityOrProperty !== 'function' || typeof join.condition !== 'string' || join.mapToProperty || !join.alias.hasMetadata || join.alias.subQuery) return undefined;
     shape += `${join.direction}${join.isSelected ? ' SELECTED' : ''} ${join.alias.name} ${join.alias.metadata.name} ON ${join.condition},`;
   }
   shape += '|';

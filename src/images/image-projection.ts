@@ -44,7 +44,8 @@ export function imageColumnsFor(fields: Set<string> | undefined): (keyof Image)[
     if (!needs) return undefined;
     needs.forEach((column) => columns.add(column));
   }
-  return [...columns];
+  // In one order whatever order the fields came in: one SQL text (and statement-cache shape) per set.
+  return [...columns].sort();
 }
 
 /** Whether a selection of a pull secret asks only for what a join of its id and name holds. */
