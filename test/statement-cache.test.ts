@@ -1,5 +1,5 @@
 import { Brackets, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
-import { entities } from '../src/db/entity-rows';
+import { entities, hydratorsKept } from '../src/db/entity-rows';
 import { count, isCached, queryAndParameters, rawRows, shapesCached } from '../src/db/statement-cache';
 import { Group } from '../src/groups/group.entity';
 import { ImageGroupLink } from '../src/images/image-group-link.entity';
@@ -126,5 +126,6 @@ describe('compiled hydration: the same entities as TypeORM builds', () => {
       const qb = () => app.dataSource.getRepository(Group).createQueryBuilder('grp').select(['grp.id', ...chosen.map((column) => `grp.${column}`)]).orderBy('grp.id', 'ASC');
       expect(await entities(qb())).toEqual(await qb().getMany());
     }
+    expect(hydratorsKept(app.dataSource.getMetadata(Group), 'grp')).toBe(64);
   });
 });

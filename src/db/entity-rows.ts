@@ -5,19 +5,31 @@ import { rawRows } from './statement-cache';
 
 type Field = [rawKey: string, column: ColumnMetadata];
 
-/** Per entity and alias: which raw column holds which property. Entities never change at run time. */
-const fieldsByMetadata = new WeakMap<EntityMetadata, Map<string, Field[]>>();
+/**
+ * Per entity and alias: which raw column holds which property (entities never change at run time),
+ * and the hydrators made so far, one per set of columns present in a row (as a bit mask).
+ */
+interface AliasRows {
+  fields: Field[];
+  hydrators: Map<number, Hydrator>;
+}
+const rowsByMetadata = new WeakMap<EntityMetadata, Map<string, AliasRows>>();
 
-function fieldsOf(qb: SelectQueryBuilder<ObjectLiteral>, metadata: EntityMetadata, alias: string): Field[] {
-  let byAlias = fieldsByMetadata.get(metadata);
-  if (!byAlias) fieldsByMetadata.set(metadata, (byAlias = new Map()));
-  let fields = byAlias.get(alias);
-  if (!fields) {
+function aliasRows(qb: SelectQueryBuilder<ObjectLiteral>, metadata: EntityMetadata, alias: string): AliasRows {
+  let byAlias = rowsByMetadata.get(metadata);
+  if (!byAlias) rowsByMetadata.set(metadata, (byAlias = new Map()));
+  let known = byAlias.get(alias);
+  if (!known) {
     const driver = qb.connection.driver;
-    fields = metadata.columns.map((column) => [DriverUtils.buildAlias(driver, undefined, alias, column.databaseName), column]);
-    byAlias.set(alias, fields);
+    const fields = metadata.columns.map((column): Field => [DriverUtils.buildAlias(driver, undefined, alias, column.databaseName), column]);
+    byAlias.set(alias, (known = { fields, hydrators: new Map() }));
   }
-  return fields;
+  return known;
+}
+
+/** How many compiled hydrators an entity's alias keeps (for tests). */
+export function hydratorsKept(metadata: EntityMetadata, alias: string): number {
+  return rowsByMetadata.get(metadata)?.get(alias)?.hydrators.size ?? 0;
 }
 
 export interface EntityRow<T> {
@@ -33,11 +45,16 @@ export interface EntityRow<T> {
  * benchmark's hot path that transformer, and its garbage, cost more than the SQL.
  */
 export async function entityRows<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>): Promise<EntityRow<T>[]> {
-  const metadata = qb.expressionMap.mainAlias!.metadata;
   const rows = await rawRows(qb);
-  // Rows of one query hold the same columns: one hydrator serves them all.
-  const hydrate = rows.length > 0 ? hydratorFor(qb, metadata, qb.alias, rows[0]) : undefined;
-  return rows.map((raw) => ({ entity: hydrate!(raw) as T, raw }));
+  const hydrated = hydrateAll(qb, rows);
+  return rows.map((raw, i) => ({ entity: hydrated[i] as T, raw }));
+}
+
+/** The main alias's entities of rows of one query, which all hold the same columns: one hydrator serves them all. */
+function hydrateAll(qb: SelectQueryBuilder<ObjectLiteral>, rows: Record<string, unknown>[]): ObjectLiteral[] {
+  if (rows.length === 0) return [];
+  const hydrate = hydratorFor(qb, qb.expressionMap.mainAlias!.metadata, qb.alias, rows[0]);
+  return rows.map(hydrate);
 }
 
 /**
@@ -56,33 +73,23 @@ function hydrate(qb: SelectQueryBuilder<ObjectLiteral>, metadata: EntityMetadata
 
 type Hydrator = (raw: Record<string, unknown>) => ObjectLiteral;
 
-/**
- * Per entity and alias: a hydrator per set of columns present in the row, as a bit mask (rows of
- * one query all have the same set).
- */
 /** Compiled hydrators kept per entity and alias; the common selections are a handful. */
 const MAX_COMPILED_PER_ALIAS = 64;
-const hydratorsByMetadata = new WeakMap<EntityMetadata, Map<string, Map<number | string, Hydrator>>>();
+/** Column sets are told apart by a bit mask; every entity here has far fewer columns. */
+const MAX_MASKED_COLUMNS = 30;
 
 function hydratorFor(qb: SelectQueryBuilder<ObjectLiteral>, metadata: EntityMetadata, alias: string, raw: Record<string, unknown>): Hydrator {
-  const fields = fieldsOf(qb, metadata, alias);
-  let signature: number | string = 0;
-  if (fields.length <= 30) {
-    for (let i = 0; i < fields.length; i++) if (raw[fields[i][0]] !== undefined) signature |= 1 << i;
-  } else {
-    signature = fields.map(([key]) => (raw[key] === undefined ? '0' : '1')).join('');
-  }
-  let byAlias = hydratorsByMetadata.get(metadata);
-  if (!byAlias) hydratorsByMetadata.set(metadata, (byAlias = new Map()));
-  let bySignature = byAlias.get(alias);
-  if (!bySignature) byAlias.set(alias, (bySignature = new Map()));
-  let hydrator = bySignature.get(signature);
+  const { fields, hydrators } = aliasRows(qb, metadata, alias);
+  if (fields.length > MAX_MASKED_COLUMNS) return genericHydrator(qb, metadata, fields);
+  let signature = 0;
+  for (let i = 0; i < fields.length; i++) if (raw[fields[i][0]] !== undefined) signature |= 1 << i;
+  let hydrator = hydrators.get(signature);
   if (!hydrator) {
     // Column sets follow the fields callers ask for: past a bound, TypeORM's way, compiled nothing.
-    if (bySignature.size >= MAX_COMPILED_PER_ALIAS) return genericHydrator(qb, metadata, fields);
+    if (hydrators.size >= MAX_COMPILED_PER_ALIAS) return genericHydrator(qb, metadata, fields);
     const present = fields.filter(([key]) => raw[key] !== undefined);
     hydrator = compiledHydrator(qb, metadata, present) ?? genericHydrator(qb, metadata, fields);
-    bySignature.set(signature, hydrator);
+    hydrators.set(signature, hydrator);
   }
   return hydrator;
 }
@@ -134,8 +141,5 @@ function compiledHydrator(qb: SelectQueryBuilder<ObjectLiteral>, metadata: Entit
 
 /** `getMany()` for a query over one entity, by way of `entityRows`. */
 export async function entities<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>): Promise<T[]> {
-  const metadata = qb.expressionMap.mainAlias!.metadata;
-  const rows = await rawRows(qb);
-  const hydrate = rows.length > 0 ? hydratorFor(qb, metadata, qb.alias, rows[0]) : undefined;
-  return rows.map((raw) => hydrate!(raw) as T);
+  return hydrateAll(qb, await rawRows(qb)) as T[];
 }
